@@ -1,0 +1,4 @@
+//! Adapters behind the ports: the embedded ones for the local stack and tests, and (in their
+//! own modules) the AWS ones.
+
+pub mod system;

@@ -1,0 +1,3 @@
+//! Open Badges documents, rendered from domain types.
+
+pub mod v2;
