@@ -14,5 +14,6 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod openbadges;
+pub mod pages;
 pub mod ports;
 pub mod urls;

@@ -1,4 +1,7 @@
 //! Adapters behind the ports: the embedded ones for the local stack and tests, and (in their
 //! own modules) the AWS ones.
 
+pub mod files;
+pub mod mail;
+pub mod sqlite;
 pub mod system;

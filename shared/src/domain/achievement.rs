@@ -127,8 +127,24 @@ pub struct Achievement {
     pub criteria_url: Option<HttpsUrl>,
     pub level: Option<Level>,
     pub tags: Vec<Text>,
-    pub image: StoredImage,
+    pub images: AchievementImages,
     pub created_at: Timestamp,
+}
+
+/// The achievement's artwork: PNG, SVG or both. Awards are baked into each format the
+/// achievement has, so offering both PNG and SVG downloads needs both here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AchievementImages {
+    pub png: Option<StoredImage>,
+    pub svg: Option<StoredImage>,
+}
+
+impl AchievementImages {
+    /// The image published as the BadgeClass `image`: PNG when there is one, because more
+    /// consumers display PNG than SVG.
+    pub fn primary(&self) -> Option<&StoredImage> {
+        self.png.as_ref().or(self.svg.as_ref())
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod issuer;
 mod text;
 mod time;
 
-pub use achievement::{Achievement, ImageKey, Level, StoredImage};
+pub use achievement::{Achievement, AchievementImages, ImageKey, InvalidLevel, Level, StoredImage};
 pub use award::{
     Award, AwardState, ClaimRecord, ClaimTokenRecord, DeliveryStatus, Evidence, Recipient,
     Revocation, dedup_key,

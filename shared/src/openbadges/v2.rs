@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Achievement, Award, ClaimRecord, Issuer};
+use crate::domain::{Achievement, Award, ClaimRecord, Issuer, StoredImage};
 use crate::urls::PublicUrls;
 
 /// The Open Badges 2.0 JSON-LD context.
@@ -101,7 +101,13 @@ pub fn badge_class(achievement: &Achievement, urls: &PublicUrls) -> BadgeClass {
         id: urls.badge_class(achievement.id),
         name: achievement.name.to_string(),
         description: achievement.description.to_string(),
-        image: urls.badge_class_image(achievement.id, achievement.image.extension()),
+        image: urls.badge_class_image(
+            achievement.id,
+            achievement
+                .images
+                .primary()
+                .map_or("png", StoredImage::extension),
+        ),
         criteria: Criteria {
             id: achievement.criteria_url.as_ref().map(ToString::to_string),
             narrative: achievement.criteria_narrative.to_string(),
