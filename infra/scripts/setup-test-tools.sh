@@ -22,7 +22,7 @@ apt_packages=(chromium fonts-dejavu-core)
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 DEBIAN_FRONTEND=noninteractive
 
 installed=()
-started=$SECONDS
+started=${EPOCHREALTIME/[.,]/}
 
 die() {
     echo "setup-test-tools: $*" >&2
@@ -127,4 +127,5 @@ if ((${#installed[@]})); then
 else
     echo "setup: nothing to install"
 fi
-echo "setup: done in $((SECONDS - started)) s"
+elapsed_ms=$(((${EPOCHREALTIME/[.,]/} - started) / 1000))
+printf "setup: done in %d.%01d s\n" $((elapsed_ms / 1000)) $((elapsed_ms % 1000 / 100))
