@@ -1,6 +1,8 @@
 //! Adapters behind the ports: the embedded ones for the local stack and tests, and (in their
 //! own modules) the AWS ones.
 
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract;
 pub mod files;
 pub mod mail;
 pub mod sqlite;
