@@ -116,7 +116,9 @@ pub enum ImageError {
     },
 
     /// The SVG is not well-formed XML.
-    #[error("the SVG is not well-formed XML at byte {offset}: {reason}; fix the file or export it again")]
+    #[error(
+        "the SVG is not well-formed XML at byte {offset}: {reason}; fix the file or export it again"
+    )]
     MalformedSvg {
         /// Byte offset of the problem (approximate for some parser errors).
         offset: usize,
@@ -136,7 +138,9 @@ pub enum ImageError {
     },
 
     /// The SVG is not encoded in UTF-8.
-    #[error("the SVG is encoded as {encoding}, but only UTF-8 SVG files can be baked: save it as UTF-8")]
+    #[error(
+        "the SVG is encoded as {encoding}, but only UTF-8 SVG files can be baked: save it as UTF-8"
+    )]
     UnsupportedEncoding {
         /// The encoding that was declared or detected.
         encoding: String,
@@ -156,7 +160,11 @@ pub enum ImageError {
 
 fn formats_label(formats: &[BadgeFormat]) -> String {
     let labels: Vec<&str> = formats.iter().map(|f| f.label()).collect();
-    if labels.is_empty() { "Open Badges".to_owned() } else { labels.join(" and ") }
+    if labels.is_empty() {
+        "Open Badges".to_owned()
+    } else {
+        labels.join(" and ")
+    }
 }
 
 impl ImageError {
@@ -189,7 +197,9 @@ pub enum BakeError {
     Image(#[from] ImageError),
 
     /// `Payload::Json` does not parse as JSON.
-    #[error("the badge payload is not valid JSON ({reason}): send the JSON document of the {format} object")]
+    #[error(
+        "the badge payload is not valid JSON ({reason}): send the JSON document of the {format} object"
+    )]
     InvalidJson {
         /// The format being baked.
         format: BadgeFormat,
@@ -236,14 +246,18 @@ pub enum BakeError {
     MissingAssertionUrl,
 
     /// The assertion URL is not an absolute http(s) URL.
-    #[error("the assertion URL {url:?} is not an absolute http:// or https:// URL: pass the URL where the assertion is hosted")]
+    #[error(
+        "the assertion URL {url:?} is not an absolute http:// or https:// URL: pass the URL where the assertion is hosted"
+    )]
     InvalidAssertionUrl {
         /// The value given.
         url: String,
     },
 
     /// The payload is larger than [`MAX_PAYLOAD_BYTES`](super::MAX_PAYLOAD_BYTES).
-    #[error("the badge payload is {size} bytes, more than the limit of {max} bytes: make the credential smaller (e.g. link images instead of embedding them)")]
+    #[error(
+        "the badge payload is {size} bytes, more than the limit of {max} bytes: make the credential smaller (e.g. link images instead of embedding them)"
+    )]
     PayloadTooLarge {
         /// Size in bytes.
         size: usize,
@@ -305,7 +319,9 @@ pub enum UnbakeError {
 
     /// The embedded text is not an Open Badges object (JSON with `id` and `type`), a compact JWS
     /// or (2.0 only) a hosted assertion URL.
-    #[error("the image carries {format} data that is not an Open Badges object: {reason}; do not trust it, and bake the badge again")]
+    #[error(
+        "the image carries {format} data that is not an Open Badges object: {reason}; do not trust it, and bake the badge again"
+    )]
     NotAnOpenBadgesObject {
         /// The format of the container.
         format: BadgeFormat,
@@ -315,7 +331,9 @@ pub enum UnbakeError {
 
     /// The embedded text (possibly after decompression) is larger than
     /// [`MAX_PAYLOAD_BYTES`](super::MAX_PAYLOAD_BYTES).
-    #[error("the image's {format} data is larger than {max} bytes: it is refused as a likely decompression bomb")]
+    #[error(
+        "the image's {format} data is larger than {max} bytes: it is refused as a likely decompression bomb"
+    )]
     PayloadTooLarge {
         /// The format of the container.
         format: BadgeFormat,
@@ -340,10 +358,14 @@ impl UnbakeError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnbakeWarning {
-    /// An `openbadgecredential` iTXt chunk was zlib-compressed. Open Badges 3.0 requires it
-    /// uncompressed; we read it anyway.
-    #[error("the openbadgecredential iTXt chunk is compressed, which Open Badges 3.0 does not allow; it was read anyway, but bake it again so other tools can read it")]
-    CompressedCredential,
+    /// The iTXt chunk was zlib-compressed. Open Badges 2.0 and 3.0 both require it uncompressed
+    /// (an `openbadgecredential` chunk most visibly: the 1EdTech validator cannot read it); we
+    /// read it anyway.
+    #[error("the {} iTXt chunk is compressed, which {format} does not allow; it was read anyway, but bake the badge again so other tools can read it", .format.png_keyword())]
+    CompressedItxt {
+        /// The format of the chunk.
+        format: BadgeFormat,
+    },
 
     /// The data came from a legacy `tEXt` chunk (Latin-1, e.g. an Open Badges 1.0 URL).
     #[error("the {keyword} data came from a legacy tEXt chunk; current bakers write an iTXt chunk")]
@@ -354,14 +376,18 @@ pub enum UnbakeWarning {
 
     /// The data came from a `zTXt` chunk (compressed Latin-1), which no Open Badges version
     /// specifies.
-    #[error("the {keyword} data came from a zTXt chunk, which Open Badges does not specify; it was read anyway")]
+    #[error(
+        "the {keyword} data came from a zTXt chunk, which Open Badges does not specify; it was read anyway"
+    )]
     CompressedTextChunk {
         /// The chunk's keyword.
         keyword: &'static str,
     },
 
     /// More than one chunk or element holds data of the same format; the first was read.
-    #[error("the image holds {count} copies of {format} data; the first was read and the others ignored")]
+    #[error(
+        "the image holds {count} copies of {format} data; the first was read and the others ignored"
+    )]
     DuplicateBadgeData {
         /// The format.
         format: BadgeFormat,
@@ -394,7 +420,9 @@ pub enum UnbakeWarning {
 
     /// An SVG badge element had both a JWS `verify` attribute and content; the content was
     /// ignored.
-    #[error("the SVG badge element has both a signed verify attribute and content; the content was ignored")]
+    #[error(
+        "the SVG badge element has both a signed verify attribute and content; the content was ignored"
+    )]
     SvgContentIgnored,
 }
 
@@ -402,7 +430,7 @@ impl UnbakeWarning {
     /// The stable snake_case code of the warning.
     pub fn code(&self) -> &'static str {
         match self {
-            UnbakeWarning::CompressedCredential => "compressed_openbadgecredential",
+            UnbakeWarning::CompressedItxt { .. } => "compressed_itxt",
             UnbakeWarning::LegacyTextChunk { .. } => "legacy_text_chunk",
             UnbakeWarning::CompressedTextChunk { .. } => "compressed_text_chunk",
             UnbakeWarning::DuplicateBadgeData { .. } => "duplicate_badge_data",

@@ -23,9 +23,10 @@
 //! * **Bytes after a PNG's `IEND`** are dropped by [`bake`] (the output always ends with
 //!   `IEND`; nothing is ever written after it) and ignored with an
 //!   [`UnbakeWarning::TrailingBytesAfterIend`] by [`unbake`]. [`inspect_image`] accepts them.
-//! * **A compressed `openbadgecredential` iTXt chunk** breaks Open Badges 3.0, which requires
-//!   it uncompressed; [`unbake`] reads it anyway and adds
-//!   [`UnbakeWarning::CompressedCredential`]. We never write a compressed chunk.
+//! * **A compressed iTXt chunk** (`openbadgecredential` or `openbadges`) breaks both versions,
+//!   which require it uncompressed; [`unbake`] reads it anyway (the compression flag is honoured,
+//!   the output of inflation is capped at [`MAX_PAYLOAD_BYTES`]) and adds
+//!   [`UnbakeWarning::CompressedItxt`]. We never write a compressed chunk.
 //! * **SVG namespaces are matched by URI, never by prefix.** `xmlns:ob="http://openbadges.org"`
 //!   with `<ob:assertion>` is badge data; `xmlns:openbadges="urn:example:not-ob"` with
 //!   `<openbadges:assertion>` is not, and is left alone. When the root already binds the
@@ -173,7 +174,9 @@ impl ImageInfo {
     /// uploads of badge designs, which must be plain images.
     pub fn require_unbaked(&self) -> Result<(), ImageError> {
         if self.is_baked() {
-            Err(ImageError::ImageAlreadyBaked { formats: self.badge_data.clone() })
+            Err(ImageError::ImageAlreadyBaked {
+                formats: self.badge_data.clone(),
+            })
         } else {
             Ok(())
         }
@@ -197,7 +200,11 @@ pub struct ImageLimits {
 
 impl Default for ImageLimits {
     fn default() -> Self {
-        ImageLimits { max_bytes: 1024 * 1024, max_width: 4096, max_height: 4096 }
+        ImageLimits {
+            max_bytes: 1024 * 1024,
+            max_width: 4096,
+            max_height: 4096,
+        }
     }
 }
 
@@ -233,17 +240,26 @@ pub struct BakeInput<'a> {
 impl<'a> BakeInput<'a> {
     /// A JSON payload without an assertion URL.
     pub fn json(json: &'a str) -> Self {
-        BakeInput { payload: Payload::Json(json), assertion_url: None }
+        BakeInput {
+            payload: Payload::Json(json),
+            assertion_url: None,
+        }
     }
 
     /// A compact JWS payload.
     pub fn jws(jws: &'a str) -> Self {
-        BakeInput { payload: Payload::Jws(jws), assertion_url: None }
+        BakeInput {
+            payload: Payload::Jws(jws),
+            assertion_url: None,
+        }
     }
 
     /// An Open Badges 2.0 hosted assertion and the URL where it is hosted.
     pub fn hosted(json: &'a str, assertion_url: &'a str) -> Self {
-        BakeInput { payload: Payload::Json(json), assertion_url: Some(assertion_url) }
+        BakeInput {
+            payload: Payload::Json(json),
+            assertion_url: Some(assertion_url),
+        }
     }
 }
 
@@ -329,7 +345,10 @@ fn check_size(bytes: &[u8], limits: &ImageLimits) -> Result<(), ImageError> {
         return Err(ImageError::EmptyBody);
     }
     if bytes.len() > limits.max_bytes {
-        return Err(ImageError::ImageTooLarge { size: bytes.len(), max: limits.max_bytes });
+        return Err(ImageError::ImageTooLarge {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
     }
     Ok(())
 }
@@ -343,7 +362,11 @@ pub fn inspect_image(bytes: &[u8], limits: &ImageLimits) -> Result<ImageInfo, Im
     let info = match sniff(bytes) {
         Some(ImageKind::Png) => png::inspect(bytes)?,
         Some(ImageKind::Svg) => svg::inspect(bytes)?,
-        None => return Err(ImageError::UnsupportedImageType { detected: describe_unknown(bytes) }),
+        None => {
+            return Err(ImageError::UnsupportedImageType {
+                detected: describe_unknown(bytes),
+            });
+        }
     };
     if info.width > limits.max_width || info.height > limits.max_height {
         return Err(ImageError::DimensionsTooLarge {
@@ -360,14 +383,20 @@ fn kind_of(image: &[u8]) -> Result<ImageKind, ImageError> {
     if image.is_empty() {
         return Err(ImageError::EmptyBody);
     }
-    sniff(image).ok_or_else(|| ImageError::UnsupportedImageType { detected: describe_unknown(image) })
+    sniff(image).ok_or_else(|| ImageError::UnsupportedImageType {
+        detected: describe_unknown(image),
+    })
 }
 
 /// Bakes `payload` into a PNG or SVG image (chosen by [`sniff`]) and returns the new image.
 ///
 /// The payload is checked first (valid JSON that is an Open Badges object of `format`, or a
 /// structurally valid compact JWS). See the module documentation for where the data goes.
-pub fn bake(image: &[u8], format: BadgeFormat, payload: BakeInput<'_>) -> Result<Vec<u8>, BakeError> {
+pub fn bake(
+    image: &[u8],
+    format: BadgeFormat,
+    payload: BakeInput<'_>,
+) -> Result<Vec<u8>, BakeError> {
     match kind_of(image)? {
         ImageKind::Png => png::bake(image, format, payload),
         ImageKind::Svg => svg::bake(image, format, payload),
@@ -399,10 +428,15 @@ fn duplicate_warnings(found: &[BadgeFormat], chosen: BadgeFormat) -> Vec<UnbakeW
     let mut warnings = Vec::new();
     let same = found.iter().filter(|f| **f == chosen).count();
     if same > 1 {
-        warnings.push(UnbakeWarning::DuplicateBadgeData { format: chosen, count: same });
+        warnings.push(UnbakeWarning::DuplicateBadgeData {
+            format: chosen,
+            count: same,
+        });
     }
     if found.contains(&chosen.other()) {
-        warnings.push(UnbakeWarning::OtherFormatPresent { format: chosen.other() });
+        warnings.push(UnbakeWarning::OtherFormatPresent {
+            format: chosen.other(),
+        });
     }
     warnings
 }
@@ -437,7 +471,10 @@ mod tests {
     fn sniff_rejects_others() {
         assert_eq!(sniff(b""), None);
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]), None);
-        assert_eq!(sniff(b"<!DOCTYPE html><html><body><svg></svg></body></html>"), None);
+        assert_eq!(
+            sniff(b"<!DOCTYPE html><html><body><svg></svg></body></html>"),
+            None
+        );
         assert_eq!(sniff(b"<svgx/>"), None);
         assert_eq!(sniff(&P0[..7]), None);
     }
@@ -452,16 +489,36 @@ mod tests {
     #[test]
     fn limits_default() {
         let l = ImageLimits::default();
-        assert_eq!((l.max_bytes, l.max_width, l.max_height), (1_048_576, 4096, 4096));
+        assert_eq!(
+            (l.max_bytes, l.max_width, l.max_height),
+            (1_048_576, 4096, 4096)
+        );
     }
 
     #[test]
     fn inspect_checks_size_first() {
-        assert_eq!(inspect_image(b"", &ImageLimits::default()).unwrap_err().code(), "empty_body");
-        let limits = ImageLimits { max_bytes: 10, ..ImageLimits::default() };
-        assert_eq!(inspect_image(P0, &limits).unwrap_err().code(), "image_too_large");
-        let limits = ImageLimits { max_width: 0, ..ImageLimits::default() };
-        assert_eq!(inspect_image(P0, &limits).unwrap_err().code(), "dimensions_too_large");
+        assert_eq!(
+            inspect_image(b"", &ImageLimits::default())
+                .unwrap_err()
+                .code(),
+            "empty_body"
+        );
+        let limits = ImageLimits {
+            max_bytes: 10,
+            ..ImageLimits::default()
+        };
+        assert_eq!(
+            inspect_image(P0, &limits).unwrap_err().code(),
+            "image_too_large"
+        );
+        let limits = ImageLimits {
+            max_width: 0,
+            ..ImageLimits::default()
+        };
+        assert_eq!(
+            inspect_image(P0, &limits).unwrap_err().code(),
+            "dimensions_too_large"
+        );
         let info = inspect_image(P0, &ImageLimits::default()).unwrap();
         assert_eq!((info.kind, info.width, info.height), (ImageKind::Png, 1, 1));
         assert!(info.require_unbaked().is_ok());

@@ -4,7 +4,10 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::{BadgeFormat, BakeError, BakeInput, MAX_PAYLOAD_BYTES, Payload, PayloadKind, UnbakeError, UnbakeWarning};
+use super::{
+    BadgeFormat, BakeError, BakeInput, MAX_PAYLOAD_BYTES, Payload, PayloadKind, UnbakeError,
+    UnbakeWarning,
+};
 
 /// Type names that make a JSON object an Open Badges 2.0 assertion.
 const V2_TYPES: &[&str] = &["Assertion", "https://w3id.org/openbadges#Assertion"];
@@ -23,12 +26,22 @@ pub(crate) fn json_class(value: &Value) -> Result<BadgeFormat, String> {
             for item in items {
                 match item {
                     Value::String(s) => out.push(s.as_str()),
-                    other => return Err(format!("its \"type\" holds {}, not only strings", json_kind(other))),
+                    other => {
+                        return Err(format!(
+                            "its \"type\" holds {}, not only strings",
+                            json_kind(other)
+                        ));
+                    }
                 }
             }
             out
         }
-        Some(other) => return Err(format!("its \"type\" is {}, not a string or a list of strings", json_kind(other))),
+        Some(other) => {
+            return Err(format!(
+                "its \"type\" is {}, not a string or a list of strings",
+                json_kind(other)
+            ));
+        }
         None => return Err("it has no \"type\"".to_owned()),
     };
     match map.get("id") {
@@ -62,7 +75,7 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 fn b64url_decode(part: &str) -> Option<Vec<u8>> {
-    use base64::engine::{GeneralPurpose, GeneralPurposeConfig, DecodePaddingMode};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
     const ENGINE: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::URL_SAFE,
         GeneralPurposeConfig::new()
@@ -74,7 +87,10 @@ fn b64url_decode(part: &str) -> Option<Vec<u8>> {
 }
 
 fn is_b64url(part: &str) -> bool {
-    !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !part.is_empty()
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Checks a compact JWS and returns its decoded payload.
@@ -89,11 +105,14 @@ pub(crate) fn parse_jws(text: &str) -> Result<Value, String> {
             return Err(format!("its {name} is empty"));
         }
         if !is_b64url(part) {
-            return Err(format!("its {name} holds characters outside the base64url alphabet"));
+            return Err(format!(
+                "its {name} holds characters outside the base64url alphabet"
+            ));
         }
     }
     let header = b64url_decode(parts[0]).ok_or("its header is not valid base64url")?;
-    let header: Value = serde_json::from_slice(&header).map_err(|_| "its header is not JSON".to_owned())?;
+    let header: Value =
+        serde_json::from_slice(&header).map_err(|_| "its header is not JSON".to_owned())?;
     match header.get("alg") {
         Some(Value::String(alg)) if !alg.is_empty() => {}
         _ => return Err("its header has no \"alg\"".to_owned()),
@@ -102,7 +121,8 @@ pub(crate) fn parse_jws(text: &str) -> Result<Value, String> {
         return Err("its header is not a JSON object".to_owned());
     }
     let payload = b64url_decode(parts[1]).ok_or("its payload is not valid base64url")?;
-    let payload: Value = serde_json::from_slice(&payload).map_err(|_| "its payload is not JSON".to_owned())?;
+    let payload: Value =
+        serde_json::from_slice(&payload).map_err(|_| "its payload is not JSON".to_owned())?;
     if !payload.is_object() {
         return Err("its payload is not a JSON object".to_owned());
     }
@@ -111,7 +131,9 @@ pub(crate) fn parse_jws(text: &str) -> Result<Value, String> {
 
 /// The version of a JWS payload, when it tells: the payload itself, or its `vc` claim (VC-JWT).
 fn jws_payload_class(payload: &Value) -> Option<BadgeFormat> {
-    json_class(payload).ok().or_else(|| payload.get("vc").and_then(|vc| json_class(vc).ok()))
+    json_class(payload)
+        .ok()
+        .or_else(|| payload.get("vc").and_then(|vc| json_class(vc).ok()))
 }
 
 /// An absolute http(s) URL with a host and no whitespace or control characters.
@@ -128,37 +150,58 @@ pub(crate) fn is_http_url(text: &str) -> bool {
     let host = authority.rsplit('@').next().unwrap_or("");
     !host.is_empty()
         && !host.starts_with(':')
-        && !text.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '<' | '>' | '\\' | '`' | '{' | '}' | '|' | '^'))
+        && !text.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || matches!(c, '"' | '<' | '>' | '\\' | '`' | '{' | '}' | '|' | '^')
+        })
 }
 
 /// Checks a bake's payload. Returns the JSON value for a JSON payload (for the SVG `verify`
 /// fallback).
-pub(crate) fn check_for_bake(format: BadgeFormat, input: &BakeInput<'_>) -> Result<Option<Value>, BakeError> {
+pub(crate) fn check_for_bake(
+    format: BadgeFormat,
+    input: &BakeInput<'_>,
+) -> Result<Option<Value>, BakeError> {
     let text = input.payload.text();
     if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(BakeError::PayloadTooLarge { size: text.len(), max: MAX_PAYLOAD_BYTES });
+        return Err(BakeError::PayloadTooLarge {
+            size: text.len(),
+            max: MAX_PAYLOAD_BYTES,
+        });
     }
-    if let Some(url) = input.assertion_url {
-        if !is_http_url(url) {
-            return Err(BakeError::InvalidAssertionUrl { url: url.to_owned() });
-        }
+    if let Some(url) = input.assertion_url
+        && !is_http_url(url)
+    {
+        return Err(BakeError::InvalidAssertionUrl {
+            url: url.to_owned(),
+        });
     }
     match input.payload {
         Payload::Json(json) => {
-            let value: Value = serde_json::from_str(json)
-                .map_err(|e| BakeError::InvalidJson { format, reason: e.to_string() })?;
-            let found = json_class(&value).map_err(|reason| BakeError::NotAnOpenBadgesObject { format, reason })?;
+            let value: Value = serde_json::from_str(json).map_err(|e| BakeError::InvalidJson {
+                format,
+                reason: e.to_string(),
+            })?;
+            let found = json_class(&value)
+                .map_err(|reason| BakeError::NotAnOpenBadgesObject { format, reason })?;
             if found != format {
-                return Err(BakeError::FormatMismatch { requested: format, found });
+                return Err(BakeError::FormatMismatch {
+                    requested: format,
+                    found,
+                });
             }
             Ok(Some(value))
         }
         Payload::Jws(jws) => {
             let payload = parse_jws(jws).map_err(|reason| BakeError::InvalidJws { reason })?;
-            if let Some(found) = jws_payload_class(&payload) {
-                if found != format {
-                    return Err(BakeError::FormatMismatch { requested: format, found });
-                }
+            if let Some(found) = jws_payload_class(&payload)
+                && found != format
+            {
+                return Err(BakeError::FormatMismatch {
+                    requested: format,
+                    found,
+                });
             }
             Ok(None)
         }
@@ -180,7 +223,10 @@ pub(crate) struct Classified {
 pub(crate) fn classify(format: BadgeFormat, text: &str) -> Result<Classified, UnbakeError> {
     let not_ob = |reason: String| UnbakeError::NotAnOpenBadgesObject { format, reason };
     if text.len() > MAX_PAYLOAD_BYTES {
-        return Err(UnbakeError::PayloadTooLarge { format, max: MAX_PAYLOAD_BYTES });
+        return Err(UnbakeError::PayloadTooLarge {
+            format,
+            max: MAX_PAYLOAD_BYTES,
+        });
     }
     let trimmed = text.trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'));
     if trimmed.is_empty() {
@@ -188,30 +234,55 @@ pub(crate) fn classify(format: BadgeFormat, text: &str) -> Result<Classified, Un
     }
     let mut warnings = Vec::new();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        let value: Value = serde_json::from_str(text).map_err(|e| not_ob(format!("the text is not valid JSON ({e})")))?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| not_ob(format!("the text is not valid JSON ({e})")))?;
         let found = json_class(&value).map_err(not_ob)?;
         if found != format {
-            warnings.push(UnbakeWarning::FormatMismatch { container: format, content: found });
+            warnings.push(UnbakeWarning::FormatMismatch {
+                container: format,
+                content: found,
+            });
         }
-        return Ok(Classified { kind: PayloadKind::Json, text: text.to_owned(), warnings });
+        return Ok(Classified {
+            kind: PayloadKind::Json,
+            text: text.to_owned(),
+            warnings,
+        });
     }
     if is_http_url(trimmed) {
         if format == BadgeFormat::V2 {
-            return Ok(Classified { kind: PayloadKind::Url, text: trimmed.to_owned(), warnings });
+            return Ok(Classified {
+                kind: PayloadKind::Url,
+                text: trimmed.to_owned(),
+                warnings,
+            });
         }
-        return Err(not_ob("the text is a URL, which Open Badges 3.0 does not allow in place of the credential".to_owned()));
+        return Err(not_ob(
+            "the text is a URL, which Open Badges 3.0 does not allow in place of the credential"
+                .to_owned(),
+        ));
     }
     if trimmed.contains('.') {
-        let payload = parse_jws(trimmed).map_err(|r| not_ob(format!("the text is not a compact JWS: {r}")))?;
-        if let Some(found) = jws_payload_class(&payload) {
-            if found != format {
-                warnings.push(UnbakeWarning::FormatMismatch { container: format, content: found });
-            }
+        let payload = parse_jws(trimmed)
+            .map_err(|r| not_ob(format!("the text is not a compact JWS: {r}")))?;
+        if let Some(found) = jws_payload_class(&payload)
+            && found != format
+        {
+            warnings.push(UnbakeWarning::FormatMismatch {
+                container: format,
+                content: found,
+            });
         }
-        return Ok(Classified { kind: PayloadKind::Jws, text: trimmed.to_owned(), warnings });
+        return Ok(Classified {
+            kind: PayloadKind::Jws,
+            text: trimmed.to_owned(),
+            warnings,
+        });
     }
     let preview: String = trimmed.chars().take(40).collect();
-    Err(not_ob(format!("the text {preview:?} is neither JSON, a compact JWS nor a URL")))
+    Err(not_ob(format!(
+        "the text {preview:?} is neither JSON, a compact JWS nor a URL"
+    )))
 }
 
 #[cfg(test)]
@@ -220,16 +291,35 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     pub(crate) fn jws_of(header: &str, payload: &str) -> String {
-        format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload))
+        format!(
+            "{}.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(payload)
+        )
     }
 
     #[test]
     fn json_classes() {
-        let v2: Value = serde_json::from_str(r#"{"id":"https://x.example/a/1","type":"Assertion"}"#).unwrap();
+        let v2: Value =
+            serde_json::from_str(r#"{"id":"https://x.example/a/1","type":"Assertion"}"#).unwrap();
         assert_eq!(json_class(&v2), Ok(BadgeFormat::V2));
-        let v3: Value = serde_json::from_str(r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#).unwrap();
+        let v3: Value = serde_json::from_str(
+            r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#,
+        )
+        .unwrap();
         assert_eq!(json_class(&v3), Ok(BadgeFormat::V3));
-        for bad in [r#"{}"#, r#"{"id":"x"}"#, r#"{"type":"Assertion"}"#, r#"{"id":"","type":"Assertion"}"#, r#"{"id":"x","type":"Thing"}"#, "[]", "3", r#"{"id":1,"type":"Assertion"}"#, r#"{"id":"x","type":[]}"#, r#"{"id":"x","type":[1]}"#] {
+        for bad in [
+            r#"{}"#,
+            r#"{"id":"x"}"#,
+            r#"{"type":"Assertion"}"#,
+            r#"{"id":"","type":"Assertion"}"#,
+            r#"{"id":"x","type":"Thing"}"#,
+            "[]",
+            "3",
+            r#"{"id":1,"type":"Assertion"}"#,
+            r#"{"id":"x","type":[]}"#,
+            r#"{"id":"x","type":[1]}"#,
+        ] {
             let v: Value = serde_json::from_str(bad).unwrap();
             assert!(json_class(&v).is_err(), "{bad}");
         }
@@ -237,7 +327,10 @@ mod tests {
 
     #[test]
     fn jws_shapes() {
-        let good = jws_of(r#"{"alg":"RS256"}"#, r#"{"id":"https://x.example/a/1","type":"Assertion"}"#);
+        let good = jws_of(
+            r#"{"alg":"RS256"}"#,
+            r#"{"id":"https://x.example/a/1","type":"Assertion"}"#,
+        );
         assert!(parse_jws(&good).is_ok());
         assert!(parse_jws("a.b").is_err());
         assert!(parse_jws("a..c").is_err());
@@ -261,12 +354,29 @@ mod tests {
     fn bake_checks() {
         let f = BadgeFormat::V2;
         let code = |i: BakeInput<'_>| check_for_bake(f, &i).unwrap_err().code();
-        assert_eq!(code(BakeInput::json("{\r\n}\r\n")), "not_an_open_badges_object");
+        assert_eq!(
+            code(BakeInput::json("{\r\n}\r\n")),
+            "not_an_open_badges_object"
+        );
         assert_eq!(code(BakeInput::json("{")), "invalid_json");
-        assert_eq!(code(BakeInput::json(r#"{"id":"urn:x","type":"OpenBadgeCredential"}"#)), "badge_format_mismatch");
+        assert_eq!(
+            code(BakeInput::json(
+                r#"{"id":"urn:x","type":"OpenBadgeCredential"}"#
+            )),
+            "badge_format_mismatch"
+        );
         assert_eq!(code(BakeInput::jws("not a jws")), "invalid_jws");
-        assert_eq!(code(BakeInput::hosted(r#"{"id":"urn:x","type":"Assertion"}"#, "nope")), "invalid_assertion_url");
-        let v3jws = jws_of(r#"{"alg":"ES256"}"#, r#"{"vc":{"id":"urn:x","type":["VerifiableCredential","OpenBadgeCredential"]}}"#);
+        assert_eq!(
+            code(BakeInput::hosted(
+                r#"{"id":"urn:x","type":"Assertion"}"#,
+                "nope"
+            )),
+            "invalid_assertion_url"
+        );
+        let v3jws = jws_of(
+            r#"{"alg":"ES256"}"#,
+            r#"{"vc":{"id":"urn:x","type":["VerifiableCredential","OpenBadgeCredential"]}}"#,
+        );
         assert_eq!(code(BakeInput::jws(&v3jws)), "badge_format_mismatch");
         assert!(check_for_bake(BadgeFormat::V3, &BakeInput::jws(&v3jws)).is_ok());
         let big = "x".repeat(MAX_PAYLOAD_BYTES + 1);
@@ -277,15 +387,43 @@ mod tests {
     fn classify_texts() {
         let c = classify(BadgeFormat::V2, "https://old-issuer.example/assertions/111").unwrap();
         assert_eq!(c.kind, PayloadKind::Url);
-        assert_eq!(classify(BadgeFormat::V3, "https://x.example/1").unwrap_err().code(), "not_an_open_badges_object");
-        assert_eq!(classify(BadgeFormat::V2, "{\r\n}\r\n").unwrap_err().code(), "not_an_open_badges_object");
-        assert_eq!(classify(BadgeFormat::V2, "").unwrap_err().code(), "not_an_open_badges_object");
-        assert_eq!(classify(BadgeFormat::V2, "hello").unwrap_err().code(), "not_an_open_badges_object");
-        assert_eq!(classify(BadgeFormat::V2, r#"{"id":"https://old-issuer.example/assertions/222"}"#).unwrap_err().code(), "not_an_open_badges_object");
+        assert_eq!(
+            classify(BadgeFormat::V3, "https://x.example/1")
+                .unwrap_err()
+                .code(),
+            "not_an_open_badges_object"
+        );
+        assert_eq!(
+            classify(BadgeFormat::V2, "{\r\n}\r\n").unwrap_err().code(),
+            "not_an_open_badges_object"
+        );
+        assert_eq!(
+            classify(BadgeFormat::V2, "").unwrap_err().code(),
+            "not_an_open_badges_object"
+        );
+        assert_eq!(
+            classify(BadgeFormat::V2, "hello").unwrap_err().code(),
+            "not_an_open_badges_object"
+        );
+        assert_eq!(
+            classify(
+                BadgeFormat::V2,
+                r#"{"id":"https://old-issuer.example/assertions/222"}"#
+            )
+            .unwrap_err()
+            .code(),
+            "not_an_open_badges_object"
+        );
         let j = " {\"id\":\"urn:x\",\"type\":\"OpenBadgeCredential\"}\n";
         let c = classify(BadgeFormat::V2, j).unwrap();
         assert_eq!(c.text, j);
-        assert_eq!(c.warnings, vec![UnbakeWarning::FormatMismatch { container: BadgeFormat::V2, content: BadgeFormat::V3 }]);
+        assert_eq!(
+            c.warnings,
+            vec![UnbakeWarning::FormatMismatch {
+                container: BadgeFormat::V2,
+                content: BadgeFormat::V3
+            }]
+        );
         let jws = jws_of(r#"{"alg":"RS256"}"#, r#"{"sub":"x"}"#);
         let c = classify(BadgeFormat::V3, &format!("\n  {jws}\n")).unwrap();
         assert_eq!((c.kind, c.text.as_str()), (PayloadKind::Jws, jws.as_str()));

@@ -9,8 +9,8 @@
 use std::io::Read as _;
 
 use super::{
-    BadgeFormat, BakeError, BakeInput, ImageError, ImageInfo, ImageKind, MAX_PAYLOAD_BYTES, UnbakeError,
-    UnbakeWarning, Unbaked, payload,
+    BadgeFormat, BakeError, BakeInput, ImageError, ImageInfo, ImageKind, MAX_PAYLOAD_BYTES,
+    UnbakeError, UnbakeWarning, Unbaked, payload,
 };
 
 /// The 8-byte PNG signature.
@@ -49,7 +49,9 @@ impl Chunk<'_> {
     /// The badge format whose keyword this text chunk carries.
     fn badge_format(&self) -> Option<BadgeFormat> {
         let keyword = self.text_keyword()?;
-        BadgeFormat::ALL.into_iter().find(|f| f.png_keyword().as_bytes() == keyword)
+        BadgeFormat::ALL
+            .into_iter()
+            .find(|f| f.png_keyword().as_bytes() == keyword)
     }
 }
 
@@ -69,7 +71,10 @@ fn be32(b: &[u8]) -> u32 {
 }
 
 fn malformed(offset: usize, reason: impl Into<String>) -> ImageError {
-    ImageError::MalformedPng { offset, reason: reason.into() }
+    ImageError::MalformedPng {
+        offset,
+        reason: reason.into(),
+    }
 }
 
 /// Parses and checks a PNG: signature, `IHDR` first and valid, chunk lengths and types, every
@@ -86,7 +91,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
             });
         }
         let first = &bytes[..bytes.len().min(8)];
-        return Err(ImageError::NotPng { first_bytes: hex::encode(first) });
+        return Err(ImageError::NotPng {
+            first_bytes: hex::encode(first),
+        });
     }
     let mut chunks = Vec::new();
     let mut pos = SIGNATURE.len();
@@ -99,18 +106,33 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
             let detail = if rest.is_empty() {
                 "the file ends without an IEND chunk".to_owned()
             } else {
-                format!("a chunk header needs 8 bytes but only {} remain", rest.len())
+                format!(
+                    "a chunk header needs 8 bytes but only {} remain",
+                    rest.len()
+                )
             };
-            return Err(ImageError::TruncatedPng { offset: bytes.len(), detail });
+            return Err(ImageError::TruncatedPng {
+                offset: bytes.len(),
+                detail,
+            });
         }
         let len = be32(&rest[0..4]);
         let kind = [rest[4], rest[5], rest[6], rest[7]];
         let kind_name = String::from_utf8_lossy(&kind).into_owned();
         if !kind.iter().all(u8::is_ascii_alphabetic) {
-            return Err(malformed(pos, format!("the chunk type bytes {} are not four ASCII letters", hex::encode(kind))));
+            return Err(malformed(
+                pos,
+                format!(
+                    "the chunk type bytes {} are not four ASCII letters",
+                    hex::encode(kind)
+                ),
+            ));
         }
         if len > MAX_CHUNK_LEN {
-            return Err(malformed(pos, format!("the {kind_name} chunk claims {len} bytes, more than PNG allows")));
+            return Err(malformed(
+                pos,
+                format!("the {kind_name} chunk claims {len} bytes, more than PNG allows"),
+            ));
         }
         let len = len as usize;
         let total = 12usize.saturating_add(len);
@@ -127,9 +149,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
         let stored = be32(&rest[8 + len..12 + len]);
         let computed = crc(&kind, data);
         if stored != computed {
-            return Err(ImageError::BadCrc { chunk: kind_name, offset: pos, stored, computed });
+            return Err(ImageError::BadCrc {
+                chunk: kind_name,
+                offset: pos,
+                stored,
+                computed,
+            });
         }
-        let chunk = Chunk { offset: pos, kind, data, raw: &rest[..total] };
+        let chunk = Chunk {
+            offset: pos,
+            kind,
+            data,
+            raw: &rest[..total],
+        };
         match &kind {
             b"IHDR" => {
                 if ihdr.is_some() {
@@ -138,7 +170,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
                 ihdr = Some(check_ihdr(pos, data)?);
             }
             _ if ihdr.is_none() => {
-                return Err(malformed(pos, format!("the first chunk is {kind_name}, but it must be IHDR")));
+                return Err(malformed(
+                    pos,
+                    format!("the first chunk is {kind_name}, but it must be IHDR"),
+                ));
             }
             b"PLTE" => {
                 let color_type = ihdr.map(|h| h.2).unwrap_or(0);
@@ -151,8 +186,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
                 if color_type == 0 || color_type == 4 {
                     return Err(malformed(pos, "a greyscale PNG must not have a PLTE chunk"));
                 }
-                if len == 0 || len % 3 != 0 || len > 768 {
-                    return Err(malformed(pos, format!("the PLTE chunk is {len} bytes, not 3 to 768 bytes in steps of 3")));
+                if len == 0 || !len.is_multiple_of(3) || len > 768 {
+                    return Err(malformed(
+                        pos,
+                        format!("the PLTE chunk is {len} bytes, not 3 to 768 bytes in steps of 3"),
+                    ));
                 }
                 seen_plte = true;
             }
@@ -161,7 +199,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
                     return Err(malformed(pos, "the IDAT chunks are not consecutive"));
                 }
                 if idat_state == 0 && ihdr.map(|h| h.2) == Some(3) && !seen_plte {
-                    return Err(malformed(pos, "a palette PNG needs a PLTE chunk before IDAT"));
+                    return Err(malformed(
+                        pos,
+                        "a palette PNG needs a PLTE chunk before IDAT",
+                    ));
                 }
                 idat_state = 1;
             }
@@ -175,7 +216,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
                 chunks.push(chunk);
                 let end = pos + total;
                 let (width, height, _) = ihdr.unwrap_or((0, 0, 0));
-                return Ok(Png { chunks, width, height, trailing: bytes.len() - end });
+                return Ok(Png {
+                    chunks,
+                    width,
+                    height,
+                    trailing: bytes.len() - end,
+                });
             }
             _ => {}
         }
@@ -190,25 +236,43 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Png<'_>, ImageError> {
 /// Checks the IHDR fields; returns (width, height, colour type).
 fn check_ihdr(pos: usize, data: &[u8]) -> Result<(u32, u32, u8), ImageError> {
     if data.len() != 13 {
-        return Err(malformed(pos, format!("the IHDR chunk is {} bytes, not 13", data.len())));
+        return Err(malformed(
+            pos,
+            format!("the IHDR chunk is {} bytes, not 13", data.len()),
+        ));
     }
     let width = be32(&data[0..4]);
     let height = be32(&data[4..8]);
-    let (depth, color, compression, filter, interlace) = (data[8], data[9], data[10], data[11], data[12]);
+    let (depth, color, compression, filter, interlace) =
+        (data[8], data[9], data[10], data[11], data[12]);
     if width == 0 || height == 0 || width > MAX_CHUNK_LEN || height > MAX_CHUNK_LEN {
-        return Err(malformed(pos, format!("the IHDR size {width} x {height} is not allowed")));
+        return Err(malformed(
+            pos,
+            format!("the IHDR size {width} x {height} is not allowed"),
+        ));
     }
     let depths: &[u8] = match color {
         0 => &[1, 2, 4, 8, 16],
         2 | 4 | 6 => &[8, 16],
         3 => &[1, 2, 4, 8],
-        _ => return Err(malformed(pos, format!("the IHDR colour type {color} does not exist"))),
+        _ => {
+            return Err(malformed(
+                pos,
+                format!("the IHDR colour type {color} does not exist"),
+            ));
+        }
     };
     if !depths.contains(&depth) {
-        return Err(malformed(pos, format!("bit depth {depth} is not allowed with colour type {color}")));
+        return Err(malformed(
+            pos,
+            format!("bit depth {depth} is not allowed with colour type {color}"),
+        ));
     }
     if compression != 0 || filter != 0 || interlace > 1 {
-        return Err(malformed(pos, "the IHDR compression, filter or interlace method is unknown"));
+        return Err(malformed(
+            pos,
+            "the IHDR compression, filter or interlace method is unknown",
+        ));
     }
     Ok((width, height, color))
 }
@@ -245,7 +309,8 @@ pub(crate) fn itxt_data(keyword: &str, text: &str) -> Vec<u8> {
 /// keyword, writes the new one right after IHDR, copies everything else as is, drops bytes
 /// after IEND. The text is not checked here.
 pub(crate) fn splice(png: &Png<'_>, format: BadgeFormat, text: &str) -> Vec<u8> {
-    let capacity = SIGNATURE.len() + png.chunks.iter().map(|c| c.raw.len()).sum::<usize>() + text.len() + 64;
+    let capacity =
+        SIGNATURE.len() + png.chunks.iter().map(|c| c.raw.len()).sum::<usize>() + text.len() + 64;
     let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(&SIGNATURE);
     for (i, chunk) in png.chunks.iter().enumerate() {
@@ -284,9 +349,15 @@ fn inflate(data: &[u8], format: BadgeFormat) -> Result<Vec<u8>, UnbakeError> {
     flate2::read::ZlibDecoder::new(data)
         .take(limit)
         .read_to_end(&mut out)
-        .map_err(|e| UnbakeError::MalformedBadgeData { format, reason: format!("the compressed text is corrupt ({e})") })?;
+        .map_err(|e| UnbakeError::MalformedBadgeData {
+            format,
+            reason: format!("the compressed text is corrupt ({e})"),
+        })?;
     if out.len() > MAX_PAYLOAD_BYTES {
-        return Err(UnbakeError::PayloadTooLarge { format, max: MAX_PAYLOAD_BYTES });
+        return Err(UnbakeError::PayloadTooLarge {
+            format,
+            max: MAX_PAYLOAD_BYTES,
+        });
     }
     Ok(out)
 }
@@ -298,37 +369,62 @@ fn latin1(bytes: &[u8]) -> String {
 /// Decodes a badge text chunk. iTXt is parsed by structure (keyword NUL flag method language
 /// NUL translated NUL text); the language tag and translated keyword are ignored; the
 /// compression flag is honoured.
-pub(crate) fn decode_text_chunk(chunk: &Chunk<'_>, format: BadgeFormat) -> Result<ChunkText, UnbakeError> {
-    let bad = |reason: &str| UnbakeError::MalformedBadgeData { format, reason: format!("the {} chunk {reason}", chunk.name()) };
+pub(crate) fn decode_text_chunk(
+    chunk: &Chunk<'_>,
+    format: BadgeFormat,
+) -> Result<ChunkText, UnbakeError> {
+    let bad = |reason: &str| UnbakeError::MalformedBadgeData {
+        format,
+        reason: format!(
+            "the {} chunk at byte {} {reason}",
+            chunk.name(),
+            chunk.offset
+        ),
+    };
     let keyword = format.png_keyword();
     let (_, rest) = split_nul(chunk.data).ok_or_else(|| bad("has no NUL after its keyword"))?;
     let mut warnings = Vec::new();
     let text = match &chunk.kind {
         b"iTXt" => {
-            let [flag, method, rest @ ..] = rest else { return Err(bad("ends before its compression fields")) };
-            let (_language, rest) = split_nul(rest).ok_or_else(|| bad("has no NUL after its language tag"))?;
-            let (_translated, text) = split_nul(rest).ok_or_else(|| bad("has no NUL after its translated keyword"))?;
+            let [flag, method, rest @ ..] = rest else {
+                return Err(bad("ends before its compression fields"));
+            };
+            let (_language, rest) =
+                split_nul(rest).ok_or_else(|| bad("has no NUL after its language tag"))?;
+            let (_translated, text) =
+                split_nul(rest).ok_or_else(|| bad("has no NUL after its translated keyword"))?;
             let bytes = match (*flag, *method) {
                 (0, _) => text.to_vec(),
                 (1, 0) => {
-                    if format == BadgeFormat::V3 {
-                        warnings.push(UnbakeWarning::CompressedCredential);
-                    }
+                    warnings.push(UnbakeWarning::CompressedItxt { format });
                     inflate(text, format)?
                 }
-                (1, m) => return Err(bad(&format!("uses compression method {m}, which PNG does not define"))),
+                (1, m) => {
+                    return Err(bad(&format!(
+                        "uses compression method {m}, which PNG does not define"
+                    )));
+                }
                 (f, _) => return Err(bad(&format!("has compression flag {f}, not 0 or 1"))),
             };
-            String::from_utf8(bytes).map_err(|e| bad(&format!("holds text that is not UTF-8 (at byte {})", e.utf8_error().valid_up_to())))?
+            String::from_utf8(bytes).map_err(|e| {
+                bad(&format!(
+                    "holds text that is not UTF-8 (at byte {})",
+                    e.utf8_error().valid_up_to()
+                ))
+            })?
         }
         b"tEXt" => {
             warnings.push(UnbakeWarning::LegacyTextChunk { keyword });
             latin1(rest)
         }
         b"zTXt" => {
-            let [method, compressed @ ..] = rest else { return Err(bad("ends before its compression method")) };
+            let [method, compressed @ ..] = rest else {
+                return Err(bad("ends before its compression method"));
+            };
             if *method != 0 {
-                return Err(bad(&format!("uses compression method {method}, which PNG does not define")));
+                return Err(bad(&format!(
+                    "uses compression method {method}, which PNG does not define"
+                )));
             }
             warnings.push(UnbakeWarning::CompressedTextChunk { keyword });
             latin1(&inflate(compressed, format)?)
@@ -351,9 +447,16 @@ pub fn unbake_format(png: &[u8], format: BadgeFormat) -> Result<Option<Unbaked>,
 
 fn unbake_impl(png: &[u8], want: Option<BadgeFormat>) -> Result<Option<Unbaked>, UnbakeError> {
     let parsed = parse(png)?;
-    let found: Vec<(BadgeFormat, &Chunk<'_>)> =
-        parsed.chunks.iter().filter_map(|c| c.badge_format().map(|f| (f, c))).collect();
-    let Some((format, chunk)) = found.iter().find(|(f, _)| want.is_none_or(|w| w == *f)).copied() else {
+    let found: Vec<(BadgeFormat, &Chunk<'_>)> = parsed
+        .chunks
+        .iter()
+        .filter_map(|c| c.badge_format().map(|f| (f, c)))
+        .collect();
+    let Some((format, chunk)) = found
+        .iter()
+        .find(|(f, _)| want.is_none_or(|w| w == *f))
+        .copied()
+    else {
         return Ok(None);
     };
     let decoded = decode_text_chunk(chunk, format)?;
@@ -363,19 +466,36 @@ fn unbake_impl(png: &[u8], want: Option<BadgeFormat>) -> Result<Option<Unbaked>,
     let formats: Vec<BadgeFormat> = found.iter().map(|(f, _)| *f).collect();
     warnings.extend(super::duplicate_warnings(&formats, format));
     if parsed.trailing > 0 {
-        warnings.push(UnbakeWarning::TrailingBytesAfterIend { count: parsed.trailing });
+        warnings.push(UnbakeWarning::TrailingBytesAfterIend {
+            count: parsed.trailing,
+        });
     }
     let verify_url = (classified.kind == super::PayloadKind::Url).then(|| classified.text.clone());
-    Ok(Some(Unbaked { format, text: classified.text, verify_url, kind: classified.kind, warnings }))
+    Ok(Some(Unbaked {
+        format,
+        text: classified.text,
+        verify_url,
+        kind: classified.kind,
+        warnings,
+    }))
 }
 
 /// Structural check of a PNG for [`inspect_image`](super::inspect_image).
 pub(crate) fn inspect(png: &[u8]) -> Result<ImageInfo, ImageError> {
     let parsed = parse(png)?;
-    let mut badge_data: Vec<BadgeFormat> = parsed.chunks.iter().filter_map(Chunk::badge_format).collect();
+    let mut badge_data: Vec<BadgeFormat> = parsed
+        .chunks
+        .iter()
+        .filter_map(Chunk::badge_format)
+        .collect();
     badge_data.sort();
     badge_data.dedup();
-    Ok(ImageInfo { kind: ImageKind::Png, width: parsed.width, height: parsed.height, badge_data })
+    Ok(ImageInfo {
+        kind: ImageKind::Png,
+        width: parsed.width,
+        height: parsed.height,
+        badge_data,
+    })
 }
 
 #[cfg(test)]
@@ -403,7 +523,8 @@ mod tests {
     }
 
     const V2_JSON: &str = r#"{"id":"https://issuer.example/assertions/1","type":"Assertion"}"#;
-    const V3_JSON: &str = r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#;
+    const V3_JSON: &str =
+        r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#;
 
     fn kinds(png: &[u8]) -> Vec<String> {
         parse(png).unwrap().chunks.iter().map(Chunk::name).collect()
@@ -427,7 +548,10 @@ mod tests {
         assert_eq!(itxt.data, itxt_data("openbadges", V2_JSON).as_slice());
         assert!(itxt.data.starts_with(b"openbadges\0\0\0\0\0{"));
         let u = unbake(&out).unwrap().unwrap();
-        assert_eq!((u.format, u.text.as_str(), u.warnings.len()), (BadgeFormat::V2, V2_JSON, 0));
+        assert_eq!(
+            (u.format, u.text.as_str(), u.warnings.len()),
+            (BadgeFormat::V2, V2_JSON, 0)
+        );
     }
 
     #[test]
@@ -435,11 +559,22 @@ mod tests {
         let v3 = bake(&p0(), BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap();
         let both = bake(&v3, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap();
         assert_eq!(kinds(&both), ["IHDR", "iTXt", "iTXt", "IDAT", "IEND"]);
-        assert_eq!(unbake_format(&both, BadgeFormat::V3).unwrap().unwrap().text, V3_JSON);
+        assert_eq!(
+            unbake_format(&both, BadgeFormat::V3).unwrap().unwrap().text,
+            V3_JSON
+        );
         let u = unbake(&both).unwrap().unwrap();
         assert_eq!(u.format, BadgeFormat::V2);
-        assert_eq!(u.warnings, vec![UnbakeWarning::OtherFormatPresent { format: BadgeFormat::V3 }]);
-        assert_eq!(bake(&both, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap(), both);
+        assert_eq!(
+            u.warnings,
+            vec![UnbakeWarning::OtherFormatPresent {
+                format: BadgeFormat::V3
+            }]
+        );
+        assert_eq!(
+            bake(&both, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap(),
+            both
+        );
     }
 
     #[test]
@@ -475,7 +610,12 @@ mod tests {
         let png = p0_with(&[(b"zTXt", data)]);
         let u = unbake(&png).unwrap().unwrap();
         assert_eq!(u.verify_url.as_deref(), Some("https://old.example/a/1"));
-        assert_eq!(u.warnings, vec![UnbakeWarning::CompressedTextChunk { keyword: "openbadges" }]);
+        assert_eq!(
+            u.warnings,
+            vec![UnbakeWarning::CompressedTextChunk {
+                keyword: "openbadges"
+            }]
+        );
         // Baking removes it.
         let out = bake(&png, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap();
         assert_eq!(kinds(&out), ["IHDR", "iTXt", "IDAT", "IEND"]);
@@ -557,7 +697,10 @@ mod tests {
             let data = &png[pos + 8..pos + 8 + len];
             let stored = u32::from_be_bytes(png[pos + 8 + len..pos + 12 + len].try_into().unwrap());
             assert_eq!(stored, crc32fast::hash(&[&kind[..], data].concat()));
-            out.push((String::from_utf8(kind.to_vec()).unwrap(), png[pos..pos + 12 + len].to_vec()));
+            out.push((
+                String::from_utf8(kind.to_vec()).unwrap(),
+                png[pos..pos + 12 + len].to_vec(),
+            ));
             pos += 12 + len;
         }
         assert_eq!(pos, png.len());

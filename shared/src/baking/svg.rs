@@ -30,8 +30,8 @@
 use quick_xml::events::{BytesStart, Event};
 
 use super::{
-    BadgeFormat, BakeError, BakeInput, ImageError, ImageInfo, ImageKind, Payload, PayloadKind, SVG_NAMESPACE,
-    UnbakeError, UnbakeWarning, Unbaked, payload,
+    BadgeFormat, BakeError, BakeInput, ImageError, ImageInfo, ImageKind, Payload, PayloadKind,
+    SVG_NAMESPACE, UnbakeError, UnbakeWarning, Unbaked, payload,
 };
 
 /// Deepest element nesting we accept.
@@ -48,7 +48,10 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 pub(crate) fn sniff_svg(bytes: &[u8]) -> bool {
     let mut b = bytes.strip_prefix(BOM).unwrap_or(bytes);
     loop {
-        let skip = b.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n')).count();
+        let skip = b
+            .iter()
+            .take_while(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
         b = &b[skip..];
         if b.starts_with(b"<?") {
             match find(b, b"?>") {
@@ -75,7 +78,8 @@ pub(crate) fn sniff_svg(bytes: &[u8]) -> bool {
             }
             let name = &rest[..name_len];
             let local = name.rsplit(|c| *c == b':').next().unwrap_or(name);
-            return local == b"svg" && (name.len() == 3 || name.iter().filter(|c| **c == b':').count() == 1);
+            return local == b"svg"
+                && (name.len() == 3 || name.iter().filter(|c| **c == b':').count() == 1);
         } else {
             return false;
         }
@@ -149,11 +153,16 @@ struct Scan {
 }
 
 fn malformed(offset: usize, reason: impl Into<String>) -> ImageError {
-    ImageError::MalformedSvg { offset, reason: reason.into() }
+    ImageError::MalformedSvg {
+        offset,
+        reason: reason.into(),
+    }
 }
 
 fn unsafe_xml(reason: impl Into<String>) -> ImageError {
-    ImageError::UnsafeXml { reason: reason.into() }
+    ImageError::UnsafeXml {
+        reason: reason.into(),
+    }
 }
 
 fn is_xml_char(c: char) -> bool {
@@ -193,7 +202,12 @@ fn char_ref(body: &str) -> Option<char> {
 /// Resolves a reference body (`lt`, `#38`, `#x26`): a character, or the error to report.
 fn resolve_reference(name: &str, offset: usize) -> Result<char, ImageError> {
     if let Some(body) = name.strip_prefix('#') {
-        return char_ref(body).ok_or_else(|| malformed(offset, format!("&{name}; is not a valid character reference")));
+        return char_ref(body).ok_or_else(|| {
+            malformed(
+                offset,
+                format!("&{name}; is not a valid character reference"),
+            )
+        });
     }
     predefined_entity(name).ok_or_else(|| {
         unsafe_xml(format!(
@@ -219,7 +233,9 @@ fn attribute_value(raw: &str, offset: usize) -> Result<String, ImageError> {
             '\n' | '\t' => out.push(' '),
             '&' => {
                 let rest = &raw[i + 1..];
-                let end = rest.find(';').ok_or_else(|| malformed(offset, "an attribute value has '&' without ';'"))?;
+                let end = rest
+                    .find(';')
+                    .ok_or_else(|| malformed(offset, "an attribute value has '&' without ';'"))?;
                 out.push(resolve_reference(&rest[..end], offset)?);
                 for _ in 0..=rest[..end].chars().count() {
                     chars.next();
@@ -269,26 +285,47 @@ struct StartTag {
 }
 
 /// Checks a start tag's attributes, pushes its namespace scope and resolves its name.
-fn open_element(e: &BytesStart<'_>, offset: usize, scopes: &mut Vec<Scope>) -> Result<StartTag, ImageError> {
-    let qname = std::str::from_utf8(e.name().as_ref()).map_err(|_| malformed(offset, "an element name is not UTF-8"))?.to_owned();
-    if qname.is_empty() || qname.matches(':').count() > 1 || qname.starts_with(':') || qname.ends_with(':') {
-        return Err(malformed(offset, format!("the element name {qname:?} is not a valid qualified name")));
+fn open_element(
+    e: &BytesStart<'_>,
+    offset: usize,
+    scopes: &mut Vec<Scope>,
+) -> Result<StartTag, ImageError> {
+    let qname = std::str::from_utf8(e.name().as_ref())
+        .map_err(|_| malformed(offset, "an element name is not UTF-8"))?
+        .to_owned();
+    if qname.is_empty()
+        || qname.matches(':').count() > 1
+        || qname.starts_with(':')
+        || qname.ends_with(':')
+    {
+        return Err(malformed(
+            offset,
+            format!("the element name {qname:?} is not a valid qualified name"),
+        ));
     }
     let mut scope: Scope = Vec::new();
     let mut attrs: Vec<(String, String)> = Vec::new();
     for attr in e.attributes().with_checks(true) {
         let attr = attr.map_err(|err| malformed(offset, format!("in <{qname}>: {err}")))?;
-        let key = std::str::from_utf8(attr.key.as_ref()).map_err(|_| malformed(offset, "an attribute name is not UTF-8"))?;
-        let raw = std::str::from_utf8(&attr.value).map_err(|_| malformed(offset, "an attribute value is not UTF-8"))?;
+        let key = std::str::from_utf8(attr.key.as_ref())
+            .map_err(|_| malformed(offset, "an attribute name is not UTF-8"))?;
+        let raw = std::str::from_utf8(&attr.value)
+            .map_err(|_| malformed(offset, "an attribute value is not UTF-8"))?;
         let value = attribute_value(raw, offset)?;
         if key == "xmlns" {
             scope.push((None, value));
         } else if let Some(prefix) = key.strip_prefix("xmlns:") {
             if prefix.is_empty() || prefix.contains(':') || value.is_empty() || prefix == "xmlns" {
-                return Err(malformed(offset, format!("the namespace declaration {key}={value:?} is not allowed")));
+                return Err(malformed(
+                    offset,
+                    format!("the namespace declaration {key}={value:?} is not allowed"),
+                ));
             }
             if prefix == "xml" && value != XML_NAMESPACE {
-                return Err(malformed(offset, "the xml prefix is bound to the wrong namespace"));
+                return Err(malformed(
+                    offset,
+                    "the xml prefix is bound to the wrong namespace",
+                ));
             }
             if prefix == "openbadges" {
                 attrs.push((key.to_owned(), value.clone()));
@@ -301,28 +338,48 @@ fn open_element(e: &BytesStart<'_>, offset: usize, scopes: &mut Vec<Scope>) -> R
     scopes.push(scope);
     // Every attribute prefix must be declared.
     for (key, _) in &attrs {
-        if let (Some(prefix), _) = split_qname(key) {
-            if prefix != "xmlns" && resolve_prefix(scopes, Some(prefix)).is_none() {
-                return Err(malformed(offset, format!("the attribute prefix {prefix:?} in <{qname}> is not declared")));
-            }
+        if let (Some(prefix), _) = split_qname(key)
+            && prefix != "xmlns"
+            && resolve_prefix(scopes, Some(prefix)).is_none()
+        {
+            return Err(malformed(
+                offset,
+                format!("the attribute prefix {prefix:?} in <{qname}> is not declared"),
+            ));
         }
     }
     let (prefix, local) = split_qname(&qname);
     let ns = resolve_prefix(scopes, prefix).map(str::to_owned);
     if let (Some(p), None) = (prefix, &ns) {
-        return Err(malformed(offset, format!("the namespace prefix {p:?} of <{qname}> is not declared")));
+        return Err(malformed(
+            offset,
+            format!("the namespace prefix {p:?} of <{qname}> is not declared"),
+        ));
     }
     let local = local.to_owned();
-    let plain_attrs = attrs.into_iter().filter(|(k, _)| !k.contains(':') || k == "xmlns:openbadges").collect();
-    Ok(StartTag { qname, ns, local, plain_attrs })
+    let plain_attrs = attrs
+        .into_iter()
+        .filter(|(k, _)| !k.contains(':') || k == "xmlns:openbadges")
+        .collect();
+    Ok(StartTag {
+        qname,
+        ns,
+        local,
+        plain_attrs,
+    })
 }
 
 fn badge_format_of(ns: Option<&str>, local: &str) -> Option<BadgeFormat> {
-    BadgeFormat::ALL.into_iter().find(|f| ns == Some(f.svg_namespace()) && local == f.svg_element())
+    BadgeFormat::ALL
+        .into_iter()
+        .find(|f| ns == Some(f.svg_namespace()) && local == f.svg_element())
 }
 
 fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    attrs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// The UTF-8 text of a document without its BOM, and the BOM's length.
@@ -331,14 +388,22 @@ fn decode(bytes: &[u8]) -> Result<(&str, usize), ImageError> {
         return Err(ImageError::EmptyBody);
     }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(ImageError::UnsupportedEncoding { encoding: "UTF-16".to_owned() });
+        return Err(ImageError::UnsupportedEncoding {
+            encoding: "UTF-16".to_owned(),
+        });
     }
     let base = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
     let text = std::str::from_utf8(&bytes[base..]).map_err(|e| {
-        malformed(base + e.valid_up_to(), "the bytes are not valid UTF-8; save the file as UTF-8")
+        malformed(
+            base + e.valid_up_to(),
+            "the bytes are not valid UTF-8; save the file as UTF-8",
+        )
     })?;
     if let Some((i, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
-        return Err(malformed(base + i, format!("the character U+{:04X} is not allowed in XML", c as u32)));
+        return Err(malformed(
+            base + i,
+            format!("the character U+{:04X} is not allowed in XML", c as u32),
+        ));
     }
     Ok((text, base))
 }
@@ -401,9 +466,17 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                 if !is_first || before != 0 {
                     return Err(malformed(offset, "the XML declaration must come first"));
                 }
-                let version = decl.version().map_err(|e| malformed(offset, e.to_string()))?;
+                let version = decl
+                    .version()
+                    .map_err(|e| malformed(offset, e.to_string()))?;
                 if version.as_ref() != b"1.0" {
-                    return Err(malformed(offset, format!("XML version {} is not supported; use 1.0", String::from_utf8_lossy(&version))));
+                    return Err(malformed(
+                        offset,
+                        format!(
+                            "XML version {} is not supported; use 1.0",
+                            String::from_utf8_lossy(&version)
+                        ),
+                    ));
                 }
                 if let Some(enc) = decl.encoding() {
                     let enc = enc.map_err(|e| malformed(offset, e.to_string()))?;
@@ -420,7 +493,10 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             }
             Event::DocType(doctype) => {
                 if root.is_some() || seen_doctype {
-                    return Err(malformed(offset, "a DOCTYPE may only come once, before the root element"));
+                    return Err(malformed(
+                        offset,
+                        "a DOCTYPE may only come once, before the root element",
+                    ));
                 }
                 seen_doctype = true;
                 let content = String::from_utf8_lossy(doctype.as_ref()).into_owned();
@@ -428,7 +504,8 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             }
             Event::Comment(_) => {}
             Event::Text(t) => {
-                let raw = std::str::from_utf8(t.as_ref()).map_err(|_| malformed(offset, "text is not UTF-8"))?;
+                let raw = std::str::from_utf8(t.as_ref())
+                    .map_err(|_| malformed(offset, "text is not UTF-8"))?;
                 if !in_root {
                     if !raw.chars().all(is_xml_space) {
                         return Err(malformed(offset, "there is text outside the root element"));
@@ -439,18 +516,26 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             }
             Event::CData(c) => {
                 if !in_root {
-                    return Err(malformed(offset, "there is a CDATA section outside the root element"));
+                    return Err(malformed(
+                        offset,
+                        "there is a CDATA section outside the root element",
+                    ));
                 }
                 if let Some((i, _)) = capture {
-                    let raw = std::str::from_utf8(c.as_ref()).map_err(|_| malformed(offset, "CDATA is not UTF-8"))?;
+                    let raw = std::str::from_utf8(c.as_ref())
+                        .map_err(|_| malformed(offset, "CDATA is not UTF-8"))?;
                     found[i].content.push_str(&normalize_eol(raw));
                 }
             }
             Event::GeneralRef(r) => {
-                let name = std::str::from_utf8(r.as_ref()).map_err(|_| malformed(offset, "a reference is not UTF-8"))?;
+                let name = std::str::from_utf8(r.as_ref())
+                    .map_err(|_| malformed(offset, "a reference is not UTF-8"))?;
                 let c = resolve_reference(name, offset)?;
                 if !in_root {
-                    return Err(malformed(offset, "there is a reference outside the root element"));
+                    return Err(malformed(
+                        offset,
+                        "there is a reference outside the root element",
+                    ));
                 }
                 if let Some((i, _)) = capture {
                     found[i].content.push(c);
@@ -462,7 +547,9 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                     return Err(malformed(offset, "there is a second root element"));
                 }
                 if depth >= MAX_DEPTH {
-                    return Err(unsafe_xml(format!("elements are nested more than {MAX_DEPTH} deep")));
+                    return Err(unsafe_xml(format!(
+                        "elements are nested more than {MAX_DEPTH} deep"
+                    )));
                 }
                 let tag = open_element(e, offset, &mut scopes)?;
                 if root.is_none() {
@@ -477,24 +564,34 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                         end: base + after,
                         self_closing: empty,
                         qname: tag.qname.clone(),
-                        openbadges_binding: attr(&tag.plain_attrs, "xmlns:openbadges").map(str::to_owned),
+                        openbadges_binding: attr(&tag.plain_attrs, "xmlns:openbadges")
+                            .map(str::to_owned),
                         width: attr(&tag.plain_attrs, "width").map(str::to_owned),
                         height: attr(&tag.plain_attrs, "height").map(str::to_owned),
                         view_box: attr(&tag.plain_attrs, "viewBox").map(str::to_owned),
                     });
-                } else if capture.is_none() {
-                    if let Some(format) = badge_format_of(tag.ns.as_deref(), &tag.local) {
-                        let ws = text[..before].chars().rev().take_while(|c| is_xml_space(*c)).map(char::len_utf8).sum::<usize>();
-                        found.push(Found {
-                            format,
-                            remove_from: offset - ws,
-                            end: base + after,
-                            verify: attr(&tag.plain_attrs, "verify").map(str::to_owned),
-                            content: String::new(),
-                        });
-                        if !empty {
-                            capture = Some((found.len() - 1, depth));
-                        }
+                } else if capture.is_none()
+                    && let Some(format) = badge_format_of(tag.ns.as_deref(), &tag.local)
+                {
+                    // The whitespace just before the element goes with it, so that a re-bake
+                    // gives identical bytes.
+                    let ws = text
+                        .get(..before)
+                        .unwrap_or("")
+                        .chars()
+                        .rev()
+                        .take_while(|c| is_xml_space(*c))
+                        .map(char::len_utf8)
+                        .sum::<usize>();
+                    found.push(Found {
+                        format,
+                        remove_from: offset.saturating_sub(ws),
+                        end: base + after,
+                        verify: attr(&tag.plain_attrs, "verify").map(str::to_owned),
+                        content: String::new(),
+                    });
+                    if !empty {
+                        capture = Some((found.len() - 1, depth));
                     }
                 }
                 if empty {
@@ -506,11 +603,11 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             }
             Event::End(_) => {
                 scopes.pop();
-                if let Some((i, d)) = capture {
-                    if d == scopes.len() {
-                        found[i].end = base + after;
-                        capture = None;
-                    }
+                if let Some((i, d)) = capture
+                    && d == scopes.len()
+                {
+                    found[i].end = base + after;
+                    capture = None;
                 }
                 if scopes.is_empty() {
                     root_closed = true;
@@ -520,10 +617,15 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
         }
     }
     let Some(root) = root else {
-        return Err(ImageError::NotSvg { reason: "the document has no root element".to_owned() });
+        return Err(ImageError::NotSvg {
+            reason: "the document has no root element".to_owned(),
+        });
     };
     if !root_closed {
-        return Err(malformed(bytes.len(), "the document ends before the root element is closed (the file is cut short)"));
+        return Err(malformed(
+            bytes.len(),
+            "the document ends before the root element is closed (the file is cut short)",
+        ));
     }
     Ok(Scan { root, found })
 }
@@ -595,7 +697,10 @@ pub(crate) fn cdata(text: &str) -> String {
 
 fn check_xml_safe(text: &str) -> Result<(), BakeError> {
     match text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
-        Some((index, c)) => Err(BakeError::PayloadNotXmlSafe { codepoint: c as u32, index }),
+        Some((index, c)) => Err(BakeError::PayloadNotXmlSafe {
+            codepoint: c as u32,
+            index,
+        }),
         None => Ok(()),
     }
 }
@@ -605,7 +710,10 @@ fn element(format: BadgeFormat, verify: Option<&str>, content: &str, declare: bo
     let name = format!("openbadges:{}", format.svg_element());
     let mut out = format!("<{name}");
     if declare {
-        out.push_str(&format!(" xmlns:openbadges=\"{}\"", escape_attribute(format.svg_namespace())));
+        out.push_str(&format!(
+            " xmlns:openbadges=\"{}\"",
+            escape_attribute(format.svg_namespace())
+        ));
     }
     if let Some(v) = verify {
         out.push_str(&format!(" verify=\"{}\"", escape_attribute(v)));
@@ -617,20 +725,36 @@ fn element(format: BadgeFormat, verify: Option<&str>, content: &str, declare: bo
 }
 
 /// Writes `verify`/`content` into the scanned document as the `format` element.
-fn splice(bytes: &[u8], scan: &Scan, format: BadgeFormat, verify: Option<&str>, content: &str) -> Vec<u8> {
+fn splice(
+    bytes: &[u8],
+    scan: &Scan,
+    format: BadgeFormat,
+    verify: Option<&str>,
+    content: &str,
+) -> Vec<u8> {
     let root = &scan.root;
     let declare_on_root = root.openbadges_binding.is_none();
-    let declare_on_element = root.openbadges_binding.as_deref().is_some_and(|b| b != format.svg_namespace());
-    let close = if root.self_closing { root.end - 2 } else { root.end - 1 };
+    let declare_on_element = root
+        .openbadges_binding
+        .as_deref()
+        .is_some_and(|b| b != format.svg_namespace());
+    let close = if root.self_closing {
+        root.end - 2
+    } else {
+        root.end - 1
+    };
     let mut attr_insert = close;
-    while attr_insert > root.start && matches!(bytes[attr_insert - 1], b' ' | b'\t' | b'\r' | b'\n') {
+    while attr_insert > root.start && matches!(bytes[attr_insert - 1], b' ' | b'\t' | b'\r' | b'\n')
+    {
         attr_insert -= 1;
     }
     let el = element(format, verify, content, declare_on_element);
     let mut out = Vec::with_capacity(bytes.len() + el.len() + 64);
     out.extend_from_slice(&bytes[..attr_insert]);
     if declare_on_root {
-        out.extend_from_slice(format!(" xmlns:openbadges=\"{}\"", format.svg_namespace()).as_bytes());
+        out.extend_from_slice(
+            format!(" xmlns:openbadges=\"{}\"", format.svg_namespace()).as_bytes(),
+        );
     }
     out.extend_from_slice(&bytes[attr_insert..close]);
     out.push(b'>');
@@ -690,13 +814,24 @@ pub fn unbake_format(svg: &[u8], format: BadgeFormat) -> Result<Option<Unbaked>,
 
 fn unbake_impl(svg: &[u8], want: Option<BadgeFormat>) -> Result<Option<Unbaked>, UnbakeError> {
     let scan = scan(svg)?;
-    let Some(found) = scan.found.iter().find(|f| want.is_none_or(|w| w == f.format)) else {
+    let Some(found) = scan
+        .found
+        .iter()
+        .find(|f| want.is_none_or(|w| w == f.format))
+    else {
         return Ok(None);
     };
     let format = found.format;
-    let not_ob = |reason: &str| UnbakeError::NotAnOpenBadgesObject { format, reason: reason.to_owned() };
+    let not_ob = |reason: &str| UnbakeError::NotAnOpenBadgesObject {
+        format,
+        reason: reason.to_owned(),
+    };
     let has_content = !found.content.chars().all(is_xml_space);
-    let verify = found.verify.as_deref().map(|v| v.trim_matches(is_xml_space)).filter(|v| !v.is_empty());
+    let verify = found
+        .verify
+        .as_deref()
+        .map(|v| v.trim_matches(is_xml_space))
+        .filter(|v| !v.is_empty());
     let verify_is_url = verify.is_some_and(payload::is_http_url);
     let mut warnings = Vec::new();
     let (classified, verify_url) = match verify {
@@ -707,16 +842,23 @@ fn unbake_impl(svg: &[u8], want: Option<BadgeFormat>) -> Result<Option<Unbaked>,
             }
             let c = payload::classify(format, jws)?;
             if c.kind != PayloadKind::Jws {
-                return Err(not_ob("the verify attribute is neither a URL nor a compact JWS"));
+                return Err(not_ob(
+                    "the verify attribute is neither a URL nor a compact JWS",
+                ));
             }
             (c, None)
         }
         Some(url) => {
             if format == BadgeFormat::V3 {
-                return Err(not_ob("the verify attribute holds a URL, but Open Badges 3.0 allows only a JWS there"));
+                return Err(not_ob(
+                    "the verify attribute holds a URL, but Open Badges 3.0 allows only a JWS there",
+                ));
             }
             if has_content {
-                (payload::classify(format, &found.content)?, Some(url.to_owned()))
+                (
+                    payload::classify(format, &found.content)?,
+                    Some(url.to_owned()),
+                )
             } else {
                 (payload::classify(format, url)?, Some(url.to_owned()))
             }
@@ -733,13 +875,21 @@ fn unbake_impl(svg: &[u8], want: Option<BadgeFormat>) -> Result<Option<Unbaked>,
     warnings.extend(classified.warnings);
     let formats: Vec<BadgeFormat> = scan.found.iter().map(|f| f.format).collect();
     warnings.extend(super::duplicate_warnings(&formats, format));
-    Ok(Some(Unbaked { format, text: classified.text, verify_url, kind: classified.kind, warnings }))
+    Ok(Some(Unbaked {
+        format,
+        text: classified.text,
+        verify_url,
+        kind: classified.kind,
+        warnings,
+    }))
 }
 
 /// An SVG length in pixels: a number with an optional absolute unit; None for %, em, ex or junk.
 fn length_px(value: &str) -> Option<f64> {
     let v = value.trim();
-    let split = v.find(|c: char| c.is_ascii_alphabetic() || c == '%').unwrap_or(v.len());
+    let split = v
+        .find(|c: char| c.is_ascii_alphabetic() || c == '%')
+        .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f64 = num.trim().parse().ok()?;
     let factor = match unit {
@@ -779,12 +929,27 @@ fn to_pixels(v: Option<f64>) -> u32 {
 pub(crate) fn inspect(svg: &[u8]) -> Result<ImageInfo, ImageError> {
     let scan = scan(svg)?;
     let vb = scan.root.view_box.as_deref().and_then(view_box_size);
-    let width = scan.root.width.as_deref().and_then(length_px).or(vb.map(|v| v.0));
-    let height = scan.root.height.as_deref().and_then(length_px).or(vb.map(|v| v.1));
+    let width = scan
+        .root
+        .width
+        .as_deref()
+        .and_then(length_px)
+        .or(vb.map(|v| v.0));
+    let height = scan
+        .root
+        .height
+        .as_deref()
+        .and_then(length_px)
+        .or(vb.map(|v| v.1));
     let mut badge_data: Vec<BadgeFormat> = scan.found.iter().map(|f| f.format).collect();
     badge_data.sort();
     badge_data.dedup();
-    Ok(ImageInfo { kind: ImageKind::Svg, width: to_pixels(width), height: to_pixels(height), badge_data })
+    Ok(ImageInfo {
+        kind: ImageKind::Svg,
+        width: to_pixels(width),
+        height: to_pixels(height),
+        badge_data,
+    })
 }
 
 #[cfg(test)]
@@ -793,8 +958,10 @@ mod tests {
     use proptest::prelude::*;
 
     const V2_JSON: &str = r#"{"id":"https://issuer.example/assertions/1","type":"Assertion"}"#;
-    const V3_JSON: &str = r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#;
-    const PLAIN: &str = r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>"#;
+    const V3_JSON: &str =
+        r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#;
+    const PLAIN: &str =
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>"#;
 
     fn s(b: &[u8]) -> &str {
         std::str::from_utf8(b).unwrap()
@@ -830,8 +997,14 @@ mod tests {
         );
         let u = unbake(&out).unwrap().unwrap();
         assert_eq!(u.text, V2_JSON);
-        assert_eq!(u.verify_url.as_deref(), Some("https://issuer.example/assertions/1"));
-        assert_eq!(bake(&out, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap(), out);
+        assert_eq!(
+            u.verify_url.as_deref(),
+            Some("https://issuer.example/assertions/1")
+        );
+        assert_eq!(
+            bake(&out, BadgeFormat::V2, BakeInput::json(V2_JSON)).unwrap(),
+            out
+        );
     }
 
     #[test]
@@ -841,16 +1014,34 @@ mod tests {
         assert!(s(&both).contains("><openbadges:credential xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><![CDATA["));
         let u = unbake(&both).unwrap().unwrap();
         assert_eq!((u.format, u.text.as_str()), (BadgeFormat::V3, V3_JSON));
-        assert_eq!(unbake_format(&both, BadgeFormat::V2).unwrap().unwrap().text, V2_JSON);
-        assert_eq!(bake(&both, BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap(), both);
+        assert_eq!(
+            unbake_format(&both, BadgeFormat::V2).unwrap().unwrap().text,
+            V2_JSON
+        );
+        assert_eq!(
+            bake(&both, BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap(),
+            both
+        );
     }
 
     #[test]
     fn attribute_values_are_normalised() {
-        assert_eq!(attribute_value("a&#10;b\tc\r\nd&amp;", 0).unwrap(), "a\nb c d&");
-        assert_eq!(attribute_value("&foo;", 0).unwrap_err().code(), "unsafe_xml");
-        assert_eq!(attribute_value("a<b", 0).unwrap_err().code(), "malformed_svg");
-        assert_eq!(attribute_value("&#0;", 0).unwrap_err().code(), "malformed_svg");
+        assert_eq!(
+            attribute_value("a&#10;b\tc\r\nd&amp;", 0).unwrap(),
+            "a\nb c d&"
+        );
+        assert_eq!(
+            attribute_value("&foo;", 0).unwrap_err().code(),
+            "unsafe_xml"
+        );
+        assert_eq!(
+            attribute_value("a<b", 0).unwrap_err().code(),
+            "malformed_svg"
+        );
+        assert_eq!(
+            attribute_value("&#0;", 0).unwrap_err().code(),
+            "malformed_svg"
+        );
         assert_eq!(attribute_value("&#x1F989;!", 0).unwrap(), "🦉!");
     }
 
@@ -865,22 +1056,71 @@ mod tests {
     fn well_formedness() {
         let code = |d: &str| scan(d.as_bytes()).unwrap_err().code();
         assert_eq!(code(""), "empty_body");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\">"), "malformed_svg");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\"></g>"), "malformed_svg");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\"/><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), "malformed_svg");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\" a=\"1\" a=\"2\"/>"), "malformed_svg");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\"><x:g/></svg>"), "malformed_svg");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\">&nbsp;</svg>"), "unsafe_xml");
-        assert_eq!(code("<svg xmlns=\"http://www.w3.org/2000/svg\">\u{1}</svg>"), "malformed_svg");
-        assert_eq!(code("text<svg xmlns=\"http://www.w3.org/2000/svg\"/>"), "malformed_svg");
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\">"),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\"></g>"),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\"/><svg xmlns=\"http://www.w3.org/2000/svg\"/>"
+            ),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\" a=\"1\" a=\"2\"/>"),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\"><x:g/></svg>"),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\">&nbsp;</svg>"),
+            "unsafe_xml"
+        );
+        assert_eq!(
+            code("<svg xmlns=\"http://www.w3.org/2000/svg\">\u{1}</svg>"),
+            "malformed_svg"
+        );
+        assert_eq!(
+            code("text<svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            "malformed_svg"
+        );
         assert_eq!(code("<svg/>"), "not_svg");
-        assert_eq!(code("<html xmlns=\"http://www.w3.org/1999/xhtml\"/>"), "not_svg");
-        assert_eq!(code("<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), "unsupported_encoding");
-        assert_eq!(code("\u{feff}<!-- a -- b --><svg xmlns=\"http://www.w3.org/2000/svg\"/>"), "malformed_svg");
-        let deep = format!("<svg xmlns=\"http://www.w3.org/2000/svg\">{}{}</svg>", "<g>".repeat(MAX_DEPTH + 1), "</g>".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            code("<html xmlns=\"http://www.w3.org/1999/xhtml\"/>"),
+            "not_svg"
+        );
+        assert_eq!(
+            code(
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"
+            ),
+            "unsupported_encoding"
+        );
+        assert_eq!(
+            code("\u{feff}<!-- a -- b --><svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            "malformed_svg"
+        );
+        let deep = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\">{}{}</svg>",
+            "<g>".repeat(MAX_DEPTH + 1),
+            "</g>".repeat(MAX_DEPTH + 1)
+        );
         assert_eq!(code(&deep), "unsafe_xml");
-        assert_eq!(scan(&[0xFF, 0xFE, b'<', 0]).unwrap_err().code(), "unsupported_encoding");
-        assert_eq!(scan(b"<svg xmlns=\"http://www.w3.org/2000/svg\">\xff</svg>").unwrap_err().code(), "malformed_svg");
+        assert_eq!(
+            scan(&[0xFF, 0xFE, b'<', 0]).unwrap_err().code(),
+            "unsupported_encoding"
+        );
+        assert_eq!(
+            scan(b"<svg xmlns=\"http://www.w3.org/2000/svg\">\xff</svg>")
+                .unwrap_err()
+                .code(),
+            "malformed_svg"
+        );
     }
 
     #[test]
@@ -890,7 +1130,9 @@ mod tests {
         let out = bake(doc.as_bytes(), BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap();
         assert_eq!(
             s(&out),
-            format!("<s:svg xmlns:s=\"http://www.w3.org/2000/svg\" xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><openbadges:credential><![CDATA[{V3_JSON}]]></openbadges:credential></s:svg>")
+            format!(
+                "<s:svg xmlns:s=\"http://www.w3.org/2000/svg\" xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\"><openbadges:credential><![CDATA[{V3_JSON}]]></openbadges:credential></s:svg>"
+            )
         );
         assert_eq!(unbake(&out).unwrap().unwrap().text, V3_JSON);
     }
@@ -902,7 +1144,10 @@ mod tests {
         assert_eq!(length_px("100%"), None);
         assert_eq!(length_px("-3"), None);
         assert_eq!(view_box_size("0 0 1000,500"), Some((1000.0, 500.0)));
-        let info = inspect(br#"<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 300.5 200"/>"#).unwrap();
+        let info = inspect(
+            br#"<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 300.5 200"/>"#,
+        )
+        .unwrap();
         assert_eq!((info.width, info.height), (301, 200));
         let info = inspect(br#"<svg xmlns="http://www.w3.org/2000/svg"/>"#).unwrap();
         assert_eq!((info.width, info.height), (0, 0));
@@ -923,7 +1168,9 @@ mod tests {
             Just("\r".to_owned()),
             Just("<![CDATA[".to_owned()),
             Just("&amp;".to_owned()),
-            any::<char>().prop_filter("XML char", |c| is_xml_char(*c)).prop_map(String::from),
+            any::<char>()
+                .prop_filter("XML char", |c| is_xml_char(*c))
+                .prop_map(String::from),
         ];
         proptest::collection::vec(piece, 0..40).prop_map(|v| v.concat())
     }
