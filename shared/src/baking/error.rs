@@ -158,6 +158,13 @@ pub enum ImageError {
     },
 }
 
+fn expected_types(format: BadgeFormat) -> &'static str {
+    match format {
+        BadgeFormat::V2 => "\"Assertion\"",
+        BadgeFormat::V3 => "\"OpenBadgeCredential\" or \"AchievementCredential\"",
+    }
+}
+
 fn formats_label(formats: &[BadgeFormat]) -> String {
     let labels: Vec<&str> = formats.iter().map(|f| f.label()).collect();
     if labels.is_empty() {
@@ -218,7 +225,11 @@ pub enum BakeError {
     },
 
     /// The JSON parses but is not an Open Badges object.
-    #[error("the badge payload is not an {format} object: {reason}")]
+    #[error(
+        "the badge payload is not an {format} object: {reason}; send a JSON object with a \
+         string \"id\" and a \"type\" naming {}",
+        expected_types(*.format)
+    )]
     NotAnOpenBadgesObject {
         /// The format being baked.
         format: BadgeFormat,

@@ -160,7 +160,9 @@ pub struct ImageInfo {
     pub width: u32,
     /// Height in pixels, as for `width`.
     pub height: u32,
-    /// The Open Badges versions whose data the image already carries (empty for a plain image).
+    /// The Open Badges versions whose containers the image already carries (a PNG text chunk
+    /// with an Open Badges keyword, an SVG element in an Open Badges namespace), whether or not
+    /// their content is valid; empty for a plain image. Sorted, without duplicates.
     pub badge_data: Vec<BadgeFormat>,
 }
 
@@ -390,8 +392,11 @@ fn kind_of(image: &[u8]) -> Result<ImageKind, ImageError> {
 
 /// Bakes `payload` into a PNG or SVG image (chosen by [`sniff`]) and returns the new image.
 ///
-/// The payload is checked first (valid JSON that is an Open Badges object of `format`, or a
-/// structurally valid compact JWS). See the module documentation for where the data goes.
+/// The image is checked in full first (as by [`inspect_image`], without [`ImageLimits`]: apply
+/// those to uploads with [`inspect_image`]), then the payload (valid JSON that is an Open Badges
+/// object of `format`, or a structurally valid compact JWS whose payload, when it says, is of
+/// `format`). The signature of a JWS is not checked here. See the module documentation for
+/// where the data goes.
 pub fn bake(
     image: &[u8],
     format: BadgeFormat,

@@ -1124,6 +1124,22 @@ mod tests {
     }
 
     #[test]
+    fn root_attributes_with_markup_characters() {
+        let doc = "<svg xmlns=\"http://www.w3.org/2000/svg\" data-a=\"x>y\" data-b='z/' \n/>";
+        let out = bake(doc.as_bytes(), BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap();
+        assert_eq!(
+            s(&out),
+            format!(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\" data-a=\"x>y\" data-b='z/' xmlns:openbadges=\"https://purl.imsglobal.org/ob/v3p0\" \n><openbadges:credential><![CDATA[{V3_JSON}]]></openbadges:credential></svg>"
+            )
+        );
+        assert_eq!(
+            bake(&out, BadgeFormat::V3, BakeInput::json(V3_JSON)).unwrap(),
+            out
+        );
+    }
+
+    #[test]
     fn prefixed_root() {
         let doc = r#"<s:svg xmlns:s="http://www.w3.org/2000/svg"/>"#;
         assert!(sniff_svg(doc.as_bytes()));
