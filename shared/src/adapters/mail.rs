@@ -176,8 +176,8 @@ impl Mailer for OutboxMailer {
     }
 }
 
-/// A mailer that keeps every email in memory, for tests. It can be told to fail the next
-/// few sends, to test retries.
+/// A mailer that keeps every email in memory, for tests. [`fail_next`](Self::fail_next)
+/// makes the next few sends fail, to test retries.
 #[derive(Debug, Default)]
 pub struct MemoryMailer {
     state: Mutex<MemoryState>,

@@ -67,8 +67,9 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The embedded store over one SQLite file (or an in-memory database for tests).
 ///
-/// Cloning is cheap and every clone shares one connection. Calls run on Tokio's blocking
-/// thread pool, one at a time per store, so the async runtime never waits on the disk.
+/// Cloning is cheap and every clone shares one connection. Store calls run on Tokio's
+/// blocking thread pool, one at a time per store, so they never stall the runtime's worker
+/// threads. Opening is a plain blocking call, meant for startup.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,

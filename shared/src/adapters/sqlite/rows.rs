@@ -36,14 +36,13 @@ pub(super) fn from_json<T: DeserializeOwned>(
 pub(super) fn version_to_sql(version: u64) -> Result<i64, StoreError> {
     i64::try_from(version).map_err(|_| {
         StoreError::Backend(anyhow!(
-            "version {version} is larger than the store can hold ({})",
+            "version {version} is out of range; the store holds versions up to {}",
             i64::MAX
         ))
     })
 }
 
-/// The page size a request gets: `limit` clamped to 1..=`MAX_PAGE_LIMIT`, or the default
-/// when it is 0.
+/// Clamps a requested page size to 1..=`MAX_PAGE_LIMIT`, and turns 0 into the default.
 pub(super) fn page_limit(limit: u32) -> u32 {
     match limit {
         0 => DEFAULT_PAGE_LIMIT,
@@ -59,7 +58,7 @@ pub(super) struct Cursor {
     pub id: String,
 }
 
-/// Which listing a cursor belongs to. `scope` names everything that selects the rows (such
+/// The listing a cursor belongs to. `scope` names everything that selects the rows (such
 /// as the issuer and the filter), so a cursor cannot be replayed against another listing.
 pub(super) struct CursorScope {
     kind: &'static str,

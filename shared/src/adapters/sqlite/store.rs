@@ -99,8 +99,8 @@ struct Listing {
 }
 
 impl Listing {
-    /// Reads one page. It asks for one row more than the limit, to know whether another
-    /// page follows without returning an empty last page.
+    /// Reads one page. It fetches one row more than the limit to learn whether another page
+    /// follows, so the last page never comes back empty.
     fn read_page<T: DeserializeOwned>(
         mut self,
         connection: &Connection,
@@ -511,7 +511,7 @@ impl Store for SqliteStore {
             )?;
             if awards.len() > 1 {
                 // Token hashes are HMACs of 256 random bits, so two awards sharing one means a
-                // record was copied by hand; answering with either would hand out the wrong badge.
+                // record was copied by hand; returning either would hand out the wrong badge.
                 return Err(StoreError::Backend(anyhow!(
                     "awards {} and {} have the same claim token hash; resend the claim email of \
                      one of them to replace its token",
@@ -675,6 +675,8 @@ impl Store for SqliteStore {
                 })?;
             // No in-flight record: the request was abandoned or completed before, so the key
             // is not this request's to complete.
+            // NOTE: records carry no owner, so a request that outlived its in-flight window
+            // completes the record of the request that took it over, with its own response.
             if updated == 0 {
                 return Err(StoreError::Conflict);
             }
