@@ -1,0 +1,12 @@
+//! The partner API through its router, against the real SQLite store (in memory), the
+//! in-memory file store, a fixed clock and counting randomness.
+
+mod achievements;
+mod awards;
+mod batch;
+mod idempotency;
+mod issuer;
+mod lifecycle;
+mod rejections;
+mod support;
+mod token;
