@@ -495,7 +495,7 @@ async fn stale_change_of_missing_award_is_skipped() {
     assert_eq!(h.mailer.attempts(), 0);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_runs_send_once_per_request() {
     let h = Arc::new(harness().await);
     let award = h.seed_young_person().await;
