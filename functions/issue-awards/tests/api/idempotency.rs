@@ -1,5 +1,8 @@
 //! The `Idempotency-Key` protocol.
 
+use accolade::crypto::request_fingerprint;
+use accolade::domain::ClientId;
+use accolade::ports::{Clock, IdempotencyBegin, IdempotencyKey, Store};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use serde_json::json;
@@ -163,4 +166,104 @@ async fn missing_or_invalid_key_is_rejected() {
     assert_eq!(response.code(), "invalid_idempotency_key");
 
     assert_eq!(api.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn request_in_flight_gets_409_until_taken_over() {
+    let api = TestApi::new().await;
+    let body = api.award_body("alice@example.org");
+    let key = IdempotencyKey {
+        client_id: ClientId::parse(CLIENT_ID).unwrap(),
+        key: "busy".to_owned(),
+    };
+    let now = api.clock.now();
+    let fingerprint = request_fingerprint("POST", "/v1/awards", body.to_string().as_bytes());
+    let begin = api
+        .store
+        .begin_request(
+            &key,
+            &fingerprint,
+            now,
+            now.plus_seconds(60),
+            now.plus_days(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(begin, IdempotencyBegin::Started);
+
+    let busy = api.create_award_with_key("busy", &body).await;
+    assert_eq!(busy.status, StatusCode::CONFLICT, "{}", busy.text);
+    assert_eq!(busy.code(), "request_in_flight");
+    assert_eq!(busy.header("retry-after"), Some("2"));
+    assert_eq!(api.snapshot().await.awards.len(), 0);
+
+    let other_body = api
+        .create_award_with_key("busy", &api.award_body("bob@example.org"))
+        .await;
+    assert_eq!(other_body.code(), "idempotency_key_reused");
+
+    // A request that died leaves its key in flight; a retry after the window takes it over.
+    api.advance(60);
+    let taken_over = api.create_award_with_key("busy", &body).await;
+    assert_eq!(
+        taken_over.status,
+        StatusCode::CREATED,
+        "{}",
+        taken_over.text
+    );
+}
+
+#[tokio::test]
+async fn store_failure_releases_the_key() {
+    let api = TestApi::new().await;
+    let body = api.award_body("alice@example.org");
+    api.faults.fail_creates(1, Fault::Backend);
+
+    let failed = api.create_award_with_key("retry-me", &body).await;
+    assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(failed.code(), "internal_error");
+    assert!(
+        !failed.text.contains("disk I/O"),
+        "internal detail leaked: {}",
+        failed.text
+    );
+    assert_eq!(api.snapshot().await.awards.len(), 0);
+
+    let retry = api.create_award_with_key("retry-me", &body).await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text);
+    assert_eq!(retry.header("idempotent-replayed"), None);
+}
+
+#[tokio::test]
+async fn throttled_store_answers_503_and_releases_the_key() {
+    let api = TestApi::new().await;
+    let body = api.award_body("alice@example.org");
+    api.faults.fail_creates(1, Fault::Throttled);
+
+    let throttled = api.create_award_with_key("slow", &body).await;
+    assert_eq!(throttled.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(throttled.code(), "try_again_later");
+    assert!(throttled.header("retry-after").is_some());
+
+    let retry = api.create_award_with_key("slow", &body).await;
+    assert_eq!(retry.status, StatusCode::CREATED, "{}", retry.text);
+}
+
+#[tokio::test]
+async fn batch_keeps_items_that_failed_inside() {
+    let api = TestApi::new().await;
+    let body =
+        json!({ "items": [api.award_body("a@example.org"), api.award_body("b@example.org")] });
+    api.faults.fail_creates(1, Fault::Backend);
+
+    let first = api.create_batch("partial", &body).await;
+    let retry = api.create_batch("partial", &body).await;
+
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(first.json["items"][0]["status"], 500);
+    assert_eq!(first.json["items"][0]["error"]["code"], "internal_error");
+    assert_eq!(first.json["items"][1]["status"], 201);
+    assert_eq!(retry.header("idempotent-replayed"), Some("true"));
+    assert_eq!(retry.json, first.json);
+    assert_eq!(api.snapshot().await.awards.len(), 1);
 }
