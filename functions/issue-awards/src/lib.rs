@@ -33,7 +33,8 @@ use axum::routing::{any, get, post};
 /// The OpenAPI 3.1 description of this API, served at `GET /openapi.json`.
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 
-/// Sizes, counts and rates the API enforces. Every value is documented in `openapi.json`.
+/// Sizes, counts and rates the API enforces. `openapi.json` documents the defaults, so change
+/// it together with them.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Maximum size of a JSON request body in bytes (single awards and batches alike).
@@ -81,7 +82,8 @@ impl Default for Limits {
 }
 
 /// The dependencies of the partner API: the ports, the token signer, the public URLs and the
-/// limits. `main.rs` (Lambda) and the local stack each build one and pass it to [`router`].
+/// limits. The Lambda entry point and the local stack each build one and pass it to
+/// [`router`].
 #[derive(Clone)]
 pub struct PartnerApi {
     pub store: Arc<dyn Store>,
