@@ -69,11 +69,6 @@ impl Page {
         self
     }
 
-    /// Whether the page is marked `noindex`.
-    pub fn is_noindex(&self) -> bool {
-        self.noindex
-    }
-
     /// Renders the whole document.
     pub fn render(&self) -> String {
         let mut head = String::new();
