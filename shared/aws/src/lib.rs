@@ -1,0 +1,59 @@
+//! Accolade's AWS adapters: the ports of [`accolade::ports`] over DynamoDB, S3 and SES v2,
+//! secrets from SSM Parameter Store, and the typed configuration of a function on Lambda.
+//!
+//! - [`DynamoStore`]: the [`Store`](accolade::ports::Store) over one DynamoDB table;
+//! - [`stream`]: the table's stream records turned back into awards;
+//! - [`S3FileStore`]: the [`FileStore`](accolade::ports::FileStore) over a private bucket;
+//! - [`SesMailer`]: the [`Mailer`](accolade::ports::Mailer) over SES v2;
+//! - [`secrets`]: SecureString parameters read once at start;
+//! - [`AwsConfig`] and [`sdk_config`]: the environment and the SDK configuration.
+//!
+//! Kept apart from `accolade` so that code which never talks to AWS (the local stack, the
+//! domain and its tests) does not compile the AWS SDK.
+//!
+//! # Table layout
+//!
+//! One table contains every record. Each item has the key attributes below, a `kind` attribute
+//! naming the item type, and for records a `doc` attribute: the record as a JSON string,
+//! exactly as `serde_json` writes the domain type. Stream images therefore carry the whole
+//! record. Times in sort keys are Unix seconds written as 20 digits after flipping the sign
+//! bit, so that string order is time order (see [`schema::sortable_time`]).
+//!
+//! | item | `pk` | `sk` | `gsi1pk` | `gsi1sk` | other attributes |
+//! |---|---|---|---|---|---|
+//! | setting | `SETTING#{name}` | `SETTING` | | | `value` |
+//! | issuer | `ISSUER#{id}` | `ISSUER` | `ISSUERS` | `{created_at}#{id}` | `doc`, `version` |
+//! | API client | `CLIENT#{client_id}` | `CLIENT` | `ISSUER#{issuer_id}#CLIENTS` | `{created_at}#{client_id}` | `doc` |
+//! | achievement | `ACHIEVEMENT#{id}` | `ACHIEVEMENT` | `ISSUER#{issuer_id}#ACHIEVEMENTS` | `{created_at}#{id}` | `doc` |
+//! | award | `AWARD#{id}` | `AWARD` | `ISSUER#{issuer_id}#AWARDS` | `{issued_on}#{id}` | `doc`, `version`, `issuer_id`, `achievement_id`, `state`, `delivery`, `claim_token_hash`, `claim_email_due`; `revoked_pk` and `revoked_sk` when revoked |
+//! | deduplication record | `DEDUP#{dedup_key}` | `DEDUP` | | | `award_id` |
+//! | claim token | `CLAIM_TOKEN#{hash}` | `CLAIM_TOKEN` | | | `award_id` |
+//! | idempotency record | `IDEMPOTENCY#{client_id}#{key}` | `IDEMPOTENCY` | | | `request_hash`, `in_flight_until`, `expires_at` (TTL), `response` once completed |
+//!
+//! Indexes, both projecting all attributes:
+//!
+//! | index | partition key | sort key | holds |
+//! |---|---|---|---|
+//! | `gsi1` | `gsi1pk` | `gsi1sk` | the listings: issuers, an issuer's clients, achievements and awards |
+//! | `revoked` | `revoked_pk` = `ISSUER#{issuer_id}#REVOKED` | `revoked_sk` = `{issued_on}#{id}` | revoked awards only (sparse), for the revocation lists |
+//!
+//! The table has a stream with new and old images, point-in-time recovery, on-demand
+//! capacity, and time to live on `expires_at`, which only idempotency records carry. The
+//! same definition is in `template.yaml` and in [`DynamoStore::create_table_for_tests`]:
+//! change both together.
+//!
+//! The award's top-level attributes copy fields of `doc` for the stream filters of the
+//! functions (`state`, `claim_email_due`) and for listing filters (`achievement_id`,
+//! `state`). They are derived from the award on every write, so they never drift from it.
+
+mod config;
+mod dynamo;
+mod s3;
+pub mod secrets;
+mod ses;
+pub mod stream;
+
+pub use config::{AwsConfig, s3_client, sdk_config, sdk_config_loader, variables};
+pub use dynamo::{DynamoStore, schema};
+pub use s3::{S3FileStore, cache_control_for};
+pub use ses::SesMailer;
