@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use accolade::adapters::files::FolderFileStore;
 use accolade::adapters::mail::OutboxMailer;
@@ -22,7 +23,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::demo::{SeedPorts, ensure_demo};
-use crate::events::{ChangeHandler, HandlerFuture, run_consumer};
+use crate::events::{ChangeHandler, HandlerError, HandlerFuture, run_consumer};
 use crate::import::Credentials;
 use crate::secrets;
 
@@ -271,8 +272,20 @@ struct SendClaimsHandler(send_claims::SendClaims);
 impl ChangeHandler for SendClaimsHandler {
     fn handle<'a>(&'a self, change: &'a AwardChange) -> HandlerFuture<'a> {
         Box::pin(async move {
-            send_claims::handle_award_change(&self.0, change.old.as_ref(), &change.new).await?;
-            Ok(())
+            match send_claims::handle_award_change(&self.0, change.old.as_ref(), &change.new).await
+            {
+                Ok(_) => Ok(()),
+                // Another run holds the send lease: by the time it runs out the email is sent,
+                // or that run failed and this one sends.
+                Err(error @ send_claims::SendClaimsError::SendInProgress { .. }) => {
+                    Err(HandlerError::Retry {
+                        error: error.into(),
+                        after: Duration::from_secs(send_claims::SEND_LEASE_SECONDS.unsigned_abs()),
+                    })
+                }
+                Err(error) if error.is_retryable() => Err(HandlerError::retry(error)),
+                Err(error) => Err(HandlerError::Fatal(error.into())),
+            }
         })
     }
 }
@@ -282,8 +295,12 @@ struct BakeImagesHandler(bake_images::BakeImages);
 impl ChangeHandler for BakeImagesHandler {
     fn handle<'a>(&'a self, change: &'a AwardChange) -> HandlerFuture<'a> {
         Box::pin(async move {
-            bake_images::handle_award_change(&self.0, change.old.as_ref(), &change.new).await?;
-            Ok(())
+            match bake_images::handle_award_change(&self.0, change.old.as_ref(), &change.new).await
+            {
+                Ok(_) => Ok(()),
+                Err(error) if error.is_retryable() => Err(HandlerError::retry(error)),
+                Err(error) => Err(HandlerError::Fatal(error.into())),
+            }
         })
     }
 }

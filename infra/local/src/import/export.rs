@@ -115,7 +115,9 @@ pub fn plan_import(
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in records {
         let record = record.map_err(malformed)?;
-        let line = record.position().map_or(0, |position| position.line());
+        let line = record
+            .position()
+            .map_or(0, |position| line_at(text, position.byte()));
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
@@ -205,6 +207,21 @@ pub fn plan_import(
         });
     }
     Ok(plan)
+}
+
+/// The 1-based line number, as an editor shows it, of the record that starts at `offset`.
+///
+/// With CRLF line endings the csv reader ends a record at the `\r` and reports the next
+/// record as starting on the `\n`, so line breaks at the offset are skipped first.
+fn line_at(text: &str, offset: u64) -> u64 {
+    let bytes = text.as_bytes();
+    let mut start = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
+        start += 1;
+    }
+    1 + bytes[..start].iter().filter(|byte| **byte == b'\n').count() as u64
 }
 
 fn malformed(error: csv::Error) -> ExportError {
@@ -487,6 +504,8 @@ mod tests {
         assert_eq!(plan.awards[0].email.as_deref(), Some("ada@example.org"));
         assert_eq!(plan.awards[0].narrative.as_deref(), Some("Took part"));
         assert_eq!(plan.skipped.len(), 1);
+        assert_eq!(plan.awards[0].line, 4);
+        assert_eq!(plan.skipped[0].line, 5);
     }
 
     #[test]
