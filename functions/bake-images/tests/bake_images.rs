@@ -167,9 +167,18 @@ impl Harness {
             display_name: None,
             show_name: false,
         };
+        let achievement = self
+            .store
+            .get_achievement(award.achievement_id)
+            .await
+            .unwrap()
+            .unwrap();
         let mut claimed = award.next_version();
         claimed.assertion_json = Some(v2::to_json(&v2::hosted_assertion(
-            award, &record, &self.urls,
+            award,
+            &achievement,
+            &record,
+            &self.urls,
         )));
         claimed.state = AwardState::Claimed;
         claimed.claim = Some(record);

@@ -335,7 +335,10 @@ async fn claim_award(
         };
         let mut claimed = award.next_version();
         claimed.assertion_json = Some(v2::to_json(&v2::hosted_assertion(
-            award, &record, &deps.urls,
+            award,
+            &found.achievement,
+            &record,
+            &deps.urls,
         )));
         claimed.state = AwardState::Claimed;
         claimed.claim = Some(record);

@@ -173,7 +173,10 @@ impl Harness {
         };
         let mut claimed = award.next_version();
         claimed.assertion_json = Some(v2::to_json(&v2::hosted_assertion(
-            award, &record, &self.urls,
+            award,
+            &self.achievement,
+            &record,
+            &self.urls,
         )));
         claimed.state = AwardState::Claimed;
         claimed.claim = Some(record);

@@ -165,8 +165,14 @@ pub struct Assertion {
 }
 
 /// The hosted assertion of a claimed award. The recipient is the hashed, salted identity
-/// fixed at claim time; names never appear in it.
-pub fn hosted_assertion(award: &Award, claim: &ClaimRecord, urls: &PublicUrls) -> Assertion {
+/// fixed at claim time; names never appear in it. `image` is the baked image in the format
+/// of the achievement's primary image.
+pub fn hosted_assertion(
+    award: &Award,
+    achievement: &Achievement,
+    claim: &ClaimRecord,
+    urls: &PublicUrls,
+) -> Assertion {
     let evidence = award
         .evidence
         .iter()
@@ -191,7 +197,13 @@ pub fn hosted_assertion(award: &Award, claim: &ClaimRecord, urls: &PublicUrls) -
             kind: "HostedBadge",
         },
         issued_on: award.issued_on.to_rfc3339(),
-        image: urls.assertion_image(award.id, "png"),
+        image: urls.assertion_image(
+            award.id,
+            achievement
+                .images
+                .primary()
+                .map_or("png", StoredImage::extension),
+        ),
         evidence,
         narrative: award.narrative.as_ref().map(ToString::to_string),
         expires: award.expires_at.map(|at| at.to_rfc3339()),
