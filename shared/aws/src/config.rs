@@ -145,6 +145,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn template_sets_every_variable() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {} failed: {error}", path.display()));
+        for name in [
+            variables::TABLE_NAME,
+            variables::BUCKET_NAME,
+            variables::SES_CONFIGURATION_SET,
+            variables::SENDER_ADDRESS,
+            variables::PUBLIC_BASE_URL,
+            variables::TOKEN_SIGNING_SECRET_PARAMETER,
+            variables::CLAIM_PEPPER_PARAMETER,
+        ] {
+            assert!(
+                template.contains(&format!("        {name}: ")),
+                "template.yaml does not set {name} for the functions"
+            );
+        }
+    }
+
+    #[test]
     fn sender_address_forms() {
         assert!(check_sender_address("badges@music.example.org").is_ok());
         assert!(check_sender_address("Riverside Music <badges@music.example.org>").is_ok());

@@ -45,6 +45,24 @@
 //! The award's top-level attributes copy fields of `doc` for the stream filters of the
 //! functions (`state`, `claim_email_due`) and for listing filters (`achievement_id`,
 //! `state`). They are derived from the award on every write, so they never drift from it.
+//!
+//! # Choices
+//!
+//! - Claim tokens are found through a claim token item per current token, written and
+//!   deleted in the same transaction as the award update that changes the token. A lookup is
+//!   then two strongly consistent `GetItem`s, so a link clicked right after the email was
+//!   sent always works (a GSI is eventually consistent), and the item's write condition
+//!   keeps two awards from sharing one hash. The award stays the truth: a lookup returns the
+//!   award only while its current token has the hash.
+//! - Award creation is one transaction of the award and its deduplication record, both
+//!   conditional on not existing. When the deduplication record's condition fails, the store
+//!   reads it and returns `DuplicateAward` with the award it names.
+//! - Listings filtered by achievement, or by a state other than revoked, query the issuer's
+//!   awards and filter them after the read. Each such query asks for at least 200 items, so a
+//!   rare match costs read capacity rather than round trips. A large issuer that filters often
+//!   would want an index per achievement.
+//! - A page's cursor is the key of its last item (the `LastEvaluatedKey` of the page), bound
+//!   to its listing; see `dynamo::cursor`.
 
 mod config;
 mod dynamo;

@@ -30,6 +30,10 @@ pub fn cache_control_for(key: &str) -> &'static str {
 
 /// The [`FileStore`] over one private bucket. Keys are used as object keys unchanged, after
 /// the same check as the local file stores, so both accept exactly the same keys.
+///
+/// A caller that reads keys which may be missing needs `s3:ListBucket` on the bucket as well
+/// as `s3:GetObject`: without it S3 reports a missing key as access denied, which this store
+/// returns as an error instead of `Ok(None)`.
 #[derive(Debug, Clone)]
 pub struct S3FileStore {
     client: Client,

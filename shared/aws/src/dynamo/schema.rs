@@ -151,6 +151,61 @@ impl DynamoStore {
 mod tests {
     use super::*;
 
+    /// Returns the lines of the resource `name` in `template.yaml`: from `  {name}:` to the
+    /// next line at the same indentation.
+    fn template_resource(name: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("reading {} failed: {error}", path.display()));
+        let header = format!("  {name}:");
+        template
+            .lines()
+            .skip_while(|line| *line != header)
+            .skip(1)
+            .take_while(|line| line.is_empty() || line.starts_with("   "))
+            .map(|line| line.trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn template_table_matches_schema() {
+        let table = template_resource("Table");
+        assert!(!table.is_empty(), "template.yaml has no Table resource");
+
+        // Every `AttributeName` followed by its `KeyType`: the table's keys, then each index's.
+        let keys: Vec<(String, String)> = table
+            .windows(2)
+            .filter_map(|pair| {
+                let name = pair[0].strip_prefix("- AttributeName: ")?;
+                let key_type = pair[1].strip_prefix("KeyType: ")?;
+                Some((name.to_owned(), key_type.to_owned()))
+            })
+            .collect();
+        let expected: Vec<(String, String)> = [
+            (PARTITION_KEY, "HASH"),
+            (SORT_KEY, "RANGE"),
+            (GSI1_PARTITION_KEY, "HASH"),
+            (GSI1_SORT_KEY, "RANGE"),
+            (REVOKED_PARTITION_KEY, "HASH"),
+            (REVOKED_SORT_KEY, "RANGE"),
+        ]
+        .iter()
+        .map(|(name, key_type)| ((*name).to_owned(), (*key_type).to_owned()))
+        .collect();
+        assert_eq!(keys, expected);
+
+        for line in [
+            format!("- IndexName: {GSI1}"),
+            format!("- IndexName: {REVOKED_INDEX}"),
+            "StreamViewType: NEW_AND_OLD_IMAGES".to_owned(),
+            "PointInTimeRecoveryEnabled: true".to_owned(),
+            format!("AttributeName: {TTL_ATTRIBUTE}"),
+            "BillingMode: PAY_PER_REQUEST".to_owned(),
+        ] {
+            assert!(table.contains(&line), "the Table resource lacks {line:?}");
+        }
+    }
+
     #[test]
     fn sortable_time_orders_as_time() {
         let times = [i64::MIN, -86_400, -1, 0, 1, 1_731_060_000, i64::MAX];

@@ -244,6 +244,9 @@ impl DynamoStore {
 
     /// Runs the actions in one transaction. `Err(Ok(reasons))` carries the cancellation
     /// reasons, `Err(Err(_))` any other failure.
+    ///
+    /// The SDK fills in `ClientRequestToken`, so when it retries a transaction that did commit
+    /// (its response was lost), DynamoDB returns success instead of failing the conditions.
     async fn transact(
         &self,
         actions: Vec<TransactWriteItem>,
