@@ -74,4 +74,4 @@ pub mod stream;
 pub use config::{AwsConfig, s3_client, sdk_config, sdk_config_loader, variables};
 pub use dynamo::{DynamoStore, schema};
 pub use s3::{S3FileStore, cache_control_for};
-pub use ses::SesMailer;
+pub use ses::{AWARD_ID_TAG, SesMailer};
