@@ -9,6 +9,7 @@ use crate::domain::{
     Achievement, AchievementId, ApiClient, Award, AwardId, AwardState, ClientId, EmailAddress,
     Issuer, IssuerId, Timestamp,
 };
+use crate::keys::{KeyError, KeyId, PublicKeyRecord, SigningAlgorithm, SigningKey};
 
 /// A failure of the store. Conflicts and duplicates are expected outcomes that callers turn
 /// into 409s; `Throttled` becomes 503; `Backend` is an unexpected fault (500, logged once).
@@ -241,4 +242,65 @@ pub trait Random: Send + Sync {
     fn salt(&self) -> String;
     /// A claim token or client secret: 256 random bits, base64url without padding.
     fn token(&self) -> String;
+}
+
+/// The public halves of every issuer's signing keys, for the JWK Set, the `kid` URLs, the
+/// Open Badges 2.0 `CryptographicKey` documents and signature checks.
+///
+/// Keys are only ever added, so a key that signed a credential stays listed for good. Lists
+/// are in the order the keys were added, oldest first; an issuer's last key is its active one.
+#[async_trait]
+pub trait PublicKeys: Send + Sync {
+    /// Every issuer's keys, oldest first.
+    async fn list_public_keys(&self) -> Result<Vec<PublicKeyRecord>, KeyError>;
+    /// One issuer's keys, oldest first; the last one is the active key.
+    async fn list_issuer_public_keys(
+        &self,
+        issuer: IssuerId,
+    ) -> Result<Vec<PublicKeyRecord>, KeyError>;
+    /// One key by its id.
+    async fn get_public_key(&self, key_id: &KeyId) -> Result<Option<PublicKeyRecord>, KeyError>;
+}
+
+/// The private halves of the signing keys, for minting credentials and signed assertions,
+/// beside the public records.
+///
+/// Implementations keep the public record in the store and the private key in a secret
+/// store (locally a folder of PEM files, in AWS SSM Parameter Store), and may cache private
+/// keys for the life of the process.
+#[async_trait]
+pub trait SigningKeys: PublicKeys {
+    /// The private key of the key `key_id`; `None` when no such key is recorded.
+    async fn signing_key(&self, key_id: &KeyId) -> Result<Option<SigningKey>, KeyError>;
+
+    /// Adds a key and makes it the issuer's active key: the private half first, then the
+    /// public record, so a published key always has its private half.
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), KeyError>;
+
+    /// The issuer's active key (the one added last); `None` when the issuer has no key.
+    async fn active_signing_key(&self, issuer: IssuerId) -> Result<Option<SigningKey>, KeyError> {
+        let records = self.list_issuer_public_keys(issuer).await?;
+        match records.last() {
+            Some(record) => self.signing_key(&record.key_id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The issuer's most recently added key of `algorithm`, such as the RS256 key that signs
+    /// Open Badges 2.0 assertions; `None` when the issuer has none.
+    async fn latest_signing_key(
+        &self,
+        issuer: IssuerId,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Option<SigningKey>, KeyError> {
+        let records = self.list_issuer_public_keys(issuer).await?;
+        match records
+            .iter()
+            .rev()
+            .find(|record| record.algorithm == algorithm)
+        {
+            Some(record) => self.signing_key(&record.key_id).await,
+            None => Ok(None),
+        }
+    }
 }

@@ -2,7 +2,7 @@
 //! file, and a durable change log of awards that the local stack reads in place of the
 //! DynamoDB stream.
 //!
-//! # Schema (version 1, kept in `PRAGMA user_version`)
+//! # Schema (version 2, kept in `PRAGMA user_version`)
 //!
 //! Each record is a JSON document in a `doc` column, beside the few columns that queries
 //! filter or sort on. Those columns are derived from the document on every write, so they
@@ -19,6 +19,10 @@
 //! | `idempotency` | `(client_id, key)` | `request_hash`, `in_flight_until`, `expires_at`, `response` (NULL while in flight) | `expires_at` |
 //! | `award_changes` | `sequence` (never reused) | `award_id` → `awards`, `old_json`, `new_json` | |
 //! | `change_consumers` | `name` | `position` (the last acknowledged sequence) | |
+//! | `signing_keys` | `sequence` (order of addition) | `key_id` (unique), `issuer_id`, `created_at`, `doc` | `(issuer_id, sequence)` |
+//!
+//! Version 2 added `signing_keys`; opening a version 1 file adds the table. The public key
+//! records live here and the private keys beside the store ([`LocalSigningKeys`]).
 //!
 //! Times are Unix seconds. Ids are stored in their hyphenated lower-case form, so text
 //! order is UUID order.
@@ -41,6 +45,7 @@
 //!   `StoreError::Backend` naming the record, so a listing never skips a record silently.
 
 mod changes;
+mod keys;
 mod rows;
 mod schema;
 mod store;
@@ -56,6 +61,7 @@ use tokio::sync::Notify;
 use crate::ports::StoreError;
 
 pub use changes::AwardChange;
+pub use keys::LocalSigningKeys;
 
 /// The page size of a request with `limit: 0`.
 pub const DEFAULT_PAGE_LIMIT: u32 = 50;

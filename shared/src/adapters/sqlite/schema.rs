@@ -6,7 +6,11 @@ use anyhow::{Context, bail};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema this build writes and reads, kept in `PRAGMA user_version`.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
+
+/// The migrations in order: entry `i` turns a file of version `i` into version `i + 1`, so a
+/// new file runs them all and an older file runs the ones it lacks.
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [SCHEMA_V1, SCHEMA_V2];
 
 const SCHEMA_V1: &str = "
 CREATE TABLE settings (
@@ -82,6 +86,19 @@ CREATE TABLE change_consumers (
 ) STRICT;
 ";
 
+/// Version 2 adds the public records of issuer signing keys. `sequence` keeps the order in
+/// which keys were added: an issuer's last key is its active one.
+const SCHEMA_V2: &str = "
+CREATE TABLE signing_keys (
+    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+    key_id TEXT NOT NULL UNIQUE,
+    issuer_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    doc TEXT NOT NULL
+) STRICT;
+CREATE INDEX signing_keys_by_issuer ON signing_keys (issuer_id, sequence);
+";
+
 /// Applies the connection settings and creates or checks the schema.
 ///
 /// `on_disk` selects write-ahead logging, which lets readers in other processes (such as the
@@ -115,8 +132,8 @@ pub(super) fn prepare(
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .context("reading the schema version failed; is this an SQLite database?")?;
     match version {
-        0 => create(connection),
         SCHEMA_VERSION => Ok(()),
+        older if (0..SCHEMA_VERSION).contains(&older) => migrate(connection),
         newer if newer > SCHEMA_VERSION => bail!(
             "the file has schema version {newer}, but this build reads version {SCHEMA_VERSION}; \
              run a newer Accolade or use another data folder"
@@ -125,20 +142,24 @@ pub(super) fn prepare(
     }
 }
 
-fn create(connection: &mut Connection) -> anyhow::Result<()> {
-    // The schema and its version are set in one transaction, so a crash leaves either an
-    // empty file (created again on the next open) or a complete schema. The version is read
-    // again under the write lock because another process may have created it meanwhile.
+fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
+    // The migrations and the new version are set in one transaction, so a crash leaves the
+    // file at its old version (migrated again on the next open) or at the new one. The
+    // version is read again under the write lock because another process may have migrated
+    // it meanwhile.
     let transaction = connection
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .context("starting the schema transaction failed")?;
     let version: i64 = transaction
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .context("reading the schema version failed")?;
-    if version == 0 {
+    let start = usize::try_from(version).unwrap_or(MIGRATIONS.len());
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(start) {
         transaction
-            .execute_batch(SCHEMA_V1)
-            .context("creating the schema failed")?;
+            .execute_batch(migration)
+            .with_context(|| format!("migrating the schema to version {} failed", index + 1))?;
+    }
+    if version < SCHEMA_VERSION {
         transaction
             .pragma_update(None, "user_version", SCHEMA_VERSION)
             .context("writing the schema version failed")?;
