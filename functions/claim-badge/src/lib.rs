@@ -12,6 +12,7 @@
 //! `Referrer-Policy: no-referrer` and `X-Robots-Tag: noindex`, because the URL holds the token.
 
 mod form;
+pub mod lambda;
 mod views;
 
 use std::sync::Arc;

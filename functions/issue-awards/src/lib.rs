@@ -7,12 +7,14 @@
 //! - [`auth`]: the bearer-token extractor and scope checks;
 //! - [`idempotency`]: the `Idempotency-Key` protocol;
 //! - [`wire`]: the request and response JSON and its conversion into domain types;
-//! - `routes`: one module of handlers per resource.
+//! - `routes`: one module of handlers per resource;
+//! - [`lambda`]: the adapters on AWS Lambda, built once per cold start.
 //!
 //! `openapi.json` beside this crate's manifest documents every route, status and error code.
 
 pub mod auth;
 pub mod idempotency;
+pub mod lambda;
 mod routes;
 pub mod wire;
 

@@ -17,6 +17,7 @@
 //! a retryable error instead of sending a second email (see [`SEND_LEASE_SECONDS`]).
 
 pub mod email;
+pub mod lambda;
 
 use std::sync::Arc;
 

@@ -1,0 +1,195 @@
+//! The claim email sender as an AWS Lambda function on the table's DynamoDB stream: the
+//! adapters, built once per cold start from the environment, and the batch handler that runs
+//! [`handle_award_change`] for each record.
+//!
+//! # Partial batch failures
+//!
+//! The event source mapping sets `ReportBatchItemFailures`, so the handler returns the sequence
+//! numbers of the records to retry, and Lambda retries the shard from the lowest of them.
+//! Records of one award are handled in stream order, because a resend must not overtake the
+//! change before it. When a record fails with a retryable error, the later records of the same
+//! award are reported without being handled, so they run after it on the retry. Records of
+//! other awards go on; those that succeeded are not reported, and if Lambda delivers them
+//! again (it retries from the lowest failed record) the handler skips them, because it
+//! re-reads each award.
+//!
+//! A permanent error (an award whose achievement or issuer is gone, a record that is not a
+//! valid award) is logged with the ids and not reported: retrying cannot fix it, and reporting
+//! it would hold up every later record of the shard until the record expires. The stream
+//! failure queue receives only what exhausts the retries.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use accolade::adapters::system::{OsRandom, SystemClock};
+use accolade::crypto::Pepper;
+use accolade::domain::AwardId;
+use accolade::ports::Store;
+use accolade::urls::PublicUrls;
+use accolade_aws::secrets::get_secure_strings;
+use accolade_aws::stream::award_change_from_lambda_record;
+use accolade_aws::{AwsConfig, DynamoStore, SesMailer};
+use anyhow::{Context, anyhow, bail};
+use aws_config::SdkConfig;
+use aws_lambda_events::dynamodb::Event;
+use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::{SendClaims, handle_award_change};
+
+/// The setting that pins the public base URL, shared with every other function and the local
+/// stack: Open Badges ids are minted from it and can never change once issued.
+const PUBLIC_URL_SETTING: &str = "public_base_url";
+
+/// A batch that cannot be answered with a list of failed records.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    /// A record to retry has no sequence number, so it cannot be named in
+    /// `batchItemFailures`; failing the invocation makes Lambda retry the whole batch.
+    #[error("stream record of award {award_id} failed and has no sequence number to report")]
+    NoSequenceNumber { award_id: AwardId },
+}
+
+/// Names the error in the invocation's error response, so CloudWatch shows its type.
+impl From<BatchError> for lambda_runtime::Diagnostic {
+    fn from(error: BatchError) -> Self {
+        let error_type = match error {
+            BatchError::NoSequenceNumber { .. } => "SendClaims.NoSequenceNumber",
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Reads the configuration from the environment and builds the handler's dependencies over
+/// DynamoDB and SES v2. `main` calls it once per cold start; an error names the variable or
+/// parameter at fault.
+pub async fn deps_from_env() -> anyhow::Result<SendClaims> {
+    let config = AwsConfig::from_env()?;
+    let sdk = config.sdk_config().await;
+    deps(&config, &sdk).await
+}
+
+/// Builds the handler's dependencies over the table and the SES configuration set named by
+/// `config`, with clients from `sdk`. Reads the claim pepper from SSM and checks the public
+/// base URL against the one the table recorded first.
+pub async fn deps(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<SendClaims> {
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        &config.table_name,
+    ));
+    pin_public_url(store.as_ref(), &config.public_base_url).await?;
+
+    let ssm = aws_sdk_ssm::Client::new(sdk);
+    let pepper = read_pepper(&ssm, &config.secret_parameters.claim_pepper).await?;
+    let mailer = SesMailer::new(
+        aws_sdk_sesv2::Client::new(sdk),
+        &config.ses_configuration_set,
+    );
+    Ok(SendClaims {
+        store,
+        mailer: Arc::new(mailer),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(OsRandom),
+        pepper,
+        urls: config.public_base_url.clone(),
+        from: config.sender_address.clone(),
+        claim_window_days: SendClaims::DEFAULT_CLAIM_WINDOW_DAYS,
+    })
+}
+
+/// Handles one batch of stream records and returns the records to retry.
+pub async fn handle_stream_event(
+    deps: &SendClaims,
+    event: &Event,
+) -> Result<DynamoDbEventResponse, BatchError> {
+    let mut failed_awards = HashSet::new();
+    let mut response = DynamoDbEventResponse::default();
+
+    for record in &event.records {
+        let sequence_number = record.change.sequence_number.as_deref();
+        let change = match award_change_from_lambda_record(record) {
+            Ok(Some(change)) => change,
+            Ok(None) => continue,
+            Err(error) => {
+                tracing::error!(
+                    event.id = %record.event_id,
+                    sequence_number,
+                    error = %error,
+                    "stream record is not a valid award; skipped without retry"
+                );
+                continue;
+            }
+        };
+        let award_id = change.new.id;
+
+        let retry = if failed_awards.contains(&award_id) {
+            tracing::info!(award.id = %award_id, sequence_number, "record held back until an earlier record of its award succeeds");
+            true
+        } else {
+            let (old, new) = change.images();
+            match handle_award_change(deps, old, new).await {
+                Ok(outcome) => {
+                    tracing::debug!(award.id = %award_id, ?outcome, "stream record handled");
+                    false
+                }
+                Err(error) if error.is_retryable() => {
+                    tracing::warn!(award.id = %award_id, sequence_number, error = %error, "stream record failed; Lambda retries it");
+                    true
+                }
+                Err(error) => {
+                    tracing::error!(award.id = %award_id, sequence_number, error = %error, "stream record failed for good; skipped without retry");
+                    false
+                }
+            }
+        };
+
+        if retry {
+            failed_awards.insert(award_id);
+            let sequence_number = sequence_number
+                .ok_or(BatchError::NoSequenceNumber { award_id })?
+                .to_owned();
+            response.batch_item_failures.push(failure(sequence_number));
+        }
+    }
+    Ok(response)
+}
+
+fn failure(sequence_number: String) -> DynamoDbBatchItemFailure {
+    let mut failure = DynamoDbBatchItemFailure::default();
+    failure.item_identifier = Some(sequence_number);
+    failure
+}
+
+/// Records the public base URL on the first start and fails a later start with another one,
+/// because every id already issued was minted from the recorded URL.
+async fn pin_public_url(store: &dyn Store, urls: &PublicUrls) -> anyhow::Result<()> {
+    let pinned = store
+        .put_setting_if_absent(PUBLIC_URL_SETTING, urls.base())
+        .await
+        .context("recording the public base URL in the table failed")?;
+    if pinned != urls.base() {
+        bail!(
+            "PUBLIC_BASE_URL is {}, but the table's badges were issued under {pinned}; set \
+             PUBLIC_BASE_URL back to {pinned}",
+            urls.base()
+        );
+    }
+    Ok(())
+}
+
+/// Reads the claim pepper: a SecureString parameter with the standard base64 of random bytes.
+async fn read_pepper(ssm: &aws_sdk_ssm::Client, name: &str) -> anyhow::Result<Pepper> {
+    let values = get_secure_strings(ssm, &[name]).await?;
+    let value = values
+        .get(name)
+        .ok_or_else(|| anyhow!("SSM parameter {name:?} was not returned"))?;
+    let bytes = STANDARD
+        .decode(value.expose_secret().trim())
+        .map_err(|_| anyhow!("SSM parameter {name:?} is not standard base64"))?;
+    Pepper::new(bytes)
+        .map_err(|reason| anyhow!("SSM parameter {name:?} is not a usable pepper: {reason}"))
+}
