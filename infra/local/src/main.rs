@@ -9,6 +9,8 @@ use accolade_local::import::{Credentials, ImportOptions, run_import};
 use accolade_local::serve::{ServeOptions, serve_until_signal};
 use clap::{Args, Parser, Subcommand};
 
+mod bench;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "accolade",
@@ -26,6 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// Award an achievement to the people who attended an event, from the event's CSV export.
     ImportCsv(Box<ImportArgs>),
+    /// Time baking and unbaking of the images that DIR/manifest.json lists; prints JSON lines.
+    BenchBake(bench::BenchBakeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve_command(args),
         Command::ImportCsv(args) => import_command(*args),
+        Command::BenchBake(args) => bench::run(args),
     }
 }
 
