@@ -181,3 +181,70 @@ pub fn badgecheck(target: &str, email: Option<&str>) -> BadgecheckReport {
         report,
     }
 }
+
+/// How to install the browser and npm tools, for failure messages.
+const SETUP_HINT: &str = "run `bash infra/scripts/setup-test-tools.sh` from the repository root";
+
+/// Finds the claim link in the text part of a claim email: the first URL under `/claim/`.
+pub fn find_claim_link(text: &str, base_url: &str) -> String {
+    let start = text
+        .find(&format!("{base_url}/claim/"))
+        .unwrap_or_else(|| panic!("the email has no link under {base_url}/claim/:\n{text}"));
+    text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches(['.', ',', ')', '>'])
+        .to_owned()
+}
+
+/// Returns the folder whose `node_modules` contains the npm tools (`ACCOLADE_NODE_TOOLS`, by
+/// default `tests/validators`).
+///
+/// # Panics
+/// When playwright-core or axe-core is not installed there.
+pub fn node_tools_dir() -> PathBuf {
+    let dir = std::env::var_os("ACCOLADE_NODE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("tests/validators"));
+    for module in ["playwright-core", "axe-core"] {
+        let path = dir.join("node_modules").join(module);
+        assert!(path.is_dir(), "{} is missing; {SETUP_HINT}", path.display());
+    }
+    dir
+}
+
+/// Returns the Chromium executable (`ACCOLADE_CHROMIUM`, by default `/usr/bin/chromium`).
+///
+/// # Panics
+/// When it does not exist.
+pub fn chromium_path() -> PathBuf {
+    let path = std::env::var_os("ACCOLADE_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.is_file(),
+        "Chromium is missing at {}; {SETUP_HINT}",
+        path.display()
+    );
+    path
+}
+
+/// Runs `node SCRIPT` from the repository root with these extra environment variables and
+/// returns its output, whatever its exit status.
+///
+/// # Panics
+/// When `node` cannot be started.
+pub fn run_node_script(script: &Path, envs: &[(&str, &str)]) -> std::process::Output {
+    Command::new("node")
+        .arg(script)
+        .current_dir(repo_root())
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap_or_else(|error| {
+            panic!(
+                "cannot run `node {}` ({error}); install Node.js 20 or newer, then {SETUP_HINT}",
+                script.display()
+            )
+        })
+}
