@@ -159,6 +159,11 @@ pub fn long_date(at: crate::domain::Timestamp) -> String {
 
 /// Inline styles: readable on a phone and a desktop, visible focus, and contrast that meets
 /// WCAG AA for body text and links.
+///
+/// Checkboxes do not shrink (`flex:none`), because a flex item beside a long label, such as
+/// one with an email address, otherwise shrinks below its set size on a phone. `code` names a
+/// font before the generic `monospace`, because browsers shrink text set in that generic
+/// family alone to 13/16 of the surrounding size (13 px in 16 px text).
 const STYLE: &str = "\
 :root{color-scheme:light;--ink:#1b1b1b;--muted:#4a4a4a;--accent:#1d4f91;--line:#c8c8c8;--bad:#a4161a;--ok:#1e6b2f}\
 *{box-sizing:border-box}\
@@ -168,7 +173,7 @@ footer{max-width:44rem;margin:0 auto;padding:1rem;color:var(--muted);font-size:.
 h1{font-size:1.8rem;line-height:1.2;margin:.5rem 0 1rem}\
 h2{font-size:1.3rem;margin:2rem 0 .5rem}\
 a{color:var(--accent)}\
-a:focus,button:focus,input:focus{outline:3px solid #ffbf47;outline-offset:2px}\
+a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}\
 .skip{position:absolute;left:-999px}\
 .skip:focus{left:1rem;top:1rem;background:#fff;padding:.5rem}\
 img.badge{display:block;max-width:min(100%,16rem);height:auto;margin:1rem 0}\
@@ -177,7 +182,8 @@ img.badge{display:block;max-width:min(100%,16rem);height:auto;margin:1rem 0}\
 .level{display:inline-block;border:1px solid var(--accent);border-radius:1rem;padding:0 .75rem;color:var(--accent)}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}\
 dt{font-weight:600}dd{margin:0;overflow-wrap:anywhere}\
-.notice{border-left:5px solid var(--accent);padding:.5rem 1rem;background:#eef3fa}\
+.notice{border-left:5px solid var(--accent);padding:.5rem 1rem;margin:0 0 1.5rem;background:#eef3fa}\
+.notice h2{margin-top:.5rem}\
 .notice.bad{border-color:var(--bad);background:#fbeaea}\
 .notice.ok{border-color:var(--ok);background:#e9f5ec}\
 .error{color:var(--bad);font-weight:600}\
@@ -186,10 +192,12 @@ label{display:block;font-weight:600;margin-top:1rem}\
 input[type=text],input[type=email]{width:100%;max-width:30rem;font-size:1rem;padding:.5rem;border:2px solid var(--ink)}\
 input[aria-invalid=true]{border-color:var(--bad)}\
 .check{display:flex;gap:.5rem;align-items:flex-start;font-weight:400}\
-.check input{width:1.4rem;height:1.4rem;margin-top:.1rem}\
+.check input{flex:none;width:1.4rem;height:1.4rem;margin-top:.1rem}\
+fieldset{margin:1.5rem 0 0;padding:.25rem 1rem 1rem;border:2px solid var(--line);border-radius:.25rem}\
+legend{padding:0 .25rem}\
 button{margin-top:1.5rem;font-size:1.1rem;padding:.6rem 1.2rem;background:var(--ok);color:#fff;border:0;border-radius:.25rem;cursor:pointer}\
 ul.links li{margin:.25rem 0}\
-code{overflow-wrap:anywhere}\
+code{font-family:ui-monospace,Menlo,Consolas,'DejaVu Sans Mono',monospace;font-size:.9em;overflow-wrap:anywhere}\
 @media (max-width:30rem){dl{grid-template-columns:1fr}h1{font-size:1.5rem}}";
 
 #[cfg(test)]
