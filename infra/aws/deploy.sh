@@ -24,6 +24,8 @@ case $stage in
     test | production) ;;
     *) die "unknown stage '$stage'; use test or production" ;;
 esac
+# The venvs of infra/scripts/setup-test-tools.sh, when they exist.
+export PATH="$root/.venv/sam/bin:$root/.venv/lambda/bin:$PATH"
 command -v sam >/dev/null || die "sam not found; install it with: pip install aws-sam-cli==1.170.0"
 command -v cargo-lambda >/dev/null ||
     die "cargo-lambda not found; install it with: pip install cargo-lambda==1.9.2 ziglang==0.17.1"

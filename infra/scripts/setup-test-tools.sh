@@ -2,6 +2,9 @@
 # Install the external tools that the tests call:
 #   .venv/badgecheck            Open Badges 2.0 validator (badgecheck 1.2.0)
 #   .venv/tools                 moto server, jsonschema, PyJWT, cfn-lint
+#   .venv/sam                   AWS SAM CLI, for `sam validate --lint` (its pins clash with .venv/tools)
+#   .venv/lambda                cargo-lambda and Zig, for the arm64 Lambda build
+#   Rust target                 aarch64-unknown-linux-gnu, for the same build
 #   tests/validators/node_modules   jose, ajv, playwright-core, axe-core
 #   Debian packages             chromium for the browser tests
 #
@@ -80,6 +83,22 @@ ensure_venv() {
     installed+=("pip: .venv/$name")
 }
 
+# Add the Rust target $1 with rustup unless it is installed. rustup downloads it from the
+# Rust project's own servers, not a package registry, so this step can fail where only
+# registries are reachable. The error then names the target to add.
+ensure_rust_target() {
+    local target=$1
+    command -v rustup >/dev/null || die "rustup not found; install the Rust toolchain with rustup"
+    if rustup target list --installed | grep -qx "$target"; then
+        echo "setup: Rust target $target is installed"
+        return
+    fi
+    echo "setup: adding the Rust target $target"
+    rustup target add "$target" ||
+        die "rustup target add $target failed; the Lambda build needs it (see the rustup output above)"
+    installed+=("rustup: $target")
+}
+
 # Run `npm ci` in tests/validators unless node_modules matches the lock file.
 ensure_node_modules() {
     command -v npm >/dev/null || die "npm not found; install Node.js 20 with npm"
@@ -120,6 +139,9 @@ ensure_venv badgecheck "$validators/requirements-badgecheck.txt" \
     'import openbadges, openbadges.verifier.openbadges_context' --no-deps
 ensure_venv tools "$validators/requirements-tools.txt" \
     'import moto.server, jsonschema, jwt, cfnlint, cfn_lint_serverless'
+ensure_venv sam "$validators/requirements-sam.txt" 'import samcli'
+ensure_venv lambda "$validators/requirements-lambda.txt" 'import ziglang'
+ensure_rust_target aarch64-unknown-linux-gnu
 ensure_node_modules
 
 if ((${#installed[@]})); then

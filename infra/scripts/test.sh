@@ -6,8 +6,9 @@
 #   2. cargo fmt --check
 #   3. cargo clippy with warnings denied
 #   4. self-tests of the validators in tests/validators
-#   5. start moto_server on 127.0.0.1 (stopped again on exit)
-#   6. cargo test --workspace, with these variables naming the tools:
+#   5. lint template.yaml with cfn-lint and `sam validate --lint` (infra/aws/validate.sh)
+#   6. start moto_server on 127.0.0.1 (stopped again on exit)
+#   7. cargo test --workspace, with these variables naming the tools:
 #        ACCOLADE_BADGECHECK     runner for badgecheck_offline.py (exit 0 valid, 1 not valid, 2 failed)
 #        ACCOLADE_TOOLS_PYTHON   Python of .venv/tools (jsonschema, PyJWT, cfn-lint, moto)
 #        ACCOLADE_NODE_TOOLS     tests/validators, whose node_modules has jose, ajv, playwright-core, axe-core
@@ -173,5 +174,6 @@ run_step "set up test tools" bash "$root/infra/scripts/setup-test-tools.sh"
 run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 run_step "validator self-tests" run_validator_self_tests
+run_step "validate template.yaml" bash "$root/infra/aws/validate.sh"
 run_step "start moto server" start_moto
 run_step "cargo test" run_cargo_tests "$@"
