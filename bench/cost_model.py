@@ -35,14 +35,14 @@ PRICE = {
     "ses_message": 0.10 / 1000,
 }
 
-# --- Sizes in bytes, measured on the local stack on 2026-12-04 ----------------------------
+# --- Sizes in bytes, measured on the local stack on 2026-12-04 (bench/burst.sh --keep) -----
 # The award document as stored (JSON) at each state, and the batch response that the
 # idempotency record keeps for a 500-item batch call.
 SIZES = {
     "award_issued": 900,
     "award_sent": 1_150,
-    "award_claimed": 2_400,
-    "batch_response_500": 273_291,
+    "award_claimed": 1_832,
+    "batch_response_500": 305_944,
 }
 # Attributes beside the document in a DynamoDB award item: pk, sk, gsi1pk, gsi1sk, version,
 # issuer_id, achievement_id, state, delivery and the claim token hash (names and values).
