@@ -9,9 +9,9 @@
 //! Records of one award are handled in stream order, because a resend must not overtake the
 //! change before it. When a record fails with a retryable error, the later records of the same
 //! award are reported without being handled, so they run after it on the retry. Records of
-//! other awards go on; those that succeeded are not reported, and if Lambda delivers them
-//! again (it retries from the lowest failed record) the handler skips them, because it
-//! re-reads each award.
+//! other awards go on, and those that succeeded are not reported. Lambda retries from the
+//! lowest failed record, so it may deliver some of them again; the handler then finds
+//! nothing left to do, because it re-reads each award.
 //!
 //! A permanent error (an award whose achievement or issuer is gone, a record that is not a
 //! valid award) is logged with the ids and not reported: retrying cannot fix it, and reporting
@@ -42,7 +42,7 @@ use crate::{SendClaims, handle_award_change};
 /// stack: Open Badges ids are minted from it and can never change once issued.
 const PUBLIC_URL_SETTING: &str = "public_base_url";
 
-/// A batch that cannot be answered with a list of failed records.
+/// A failure of a whole batch, which no list of failed records can report.
 #[derive(Debug, thiserror::Error)]
 pub enum BatchError {
     /// A record to retry has no sequence number, so it cannot be named in
