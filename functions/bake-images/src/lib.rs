@@ -9,6 +9,10 @@
 //!
 //! Issued and revoked awards are left alone. Revocation does not delete images, because the
 //! public endpoint answers 410 for a revoked award's images whatever the file store holds.
+//!
+//! [`lambda`] runs the handler on AWS Lambda for the table's stream.
+
+pub mod lambda;
 
 use std::sync::Arc;
 

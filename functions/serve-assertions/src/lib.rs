@@ -17,6 +17,7 @@
 //! that is not a UUID gets 404.
 
 mod canonical;
+pub mod lambda;
 mod views;
 
 use std::sync::Arc;
