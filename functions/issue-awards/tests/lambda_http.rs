@@ -209,10 +209,9 @@ async fn start_with_other_public_url_fails() {
     let mut moved = deployment.config.clone();
     moved.public_base_url = PublicUrls::parse("https://other.example.org").unwrap();
 
-    let error = issue_awards::lambda::router(&moved, &deployment.sdk)
-        .await
-        .err()
-        .expect("a start with another public URL succeeded");
+    let Err(error) = issue_awards::lambda::router(&moved, &deployment.sdk).await else {
+        panic!("a start with another public URL succeeded");
+    };
 
     let message = format!("{error:#}");
     assert!(message.contains("PUBLIC_BASE_URL"), "{message}");
@@ -225,10 +224,9 @@ async fn start_without_secret_names_parameter() {
     let mut config = deployment.config.clone();
     config.secret_parameters.token_signing_secret = "/accolade/missing-secret".to_owned();
 
-    let error = issue_awards::lambda::router(&config, &deployment.sdk)
-        .await
-        .err()
-        .expect("a start without the secret succeeded");
+    let Err(error) = issue_awards::lambda::router(&config, &deployment.sdk).await else {
+        panic!("a start without the secret succeeded");
+    };
 
     let message = format!("{error:#}");
     assert!(message.contains("/accolade/missing-secret"), "{message}");
