@@ -260,6 +260,28 @@ fn not_attending(status: &str, checked_in: &str) -> Option<String> {
     if ABSENT.contains(&status_key.as_str()) {
         return Some(format!("booking status is {status:?}"));
     }
+    // Anything else that is not plainly an attending status is reported rather than awarded:
+    // awarding a waitlisted or refunded booking cannot be undone once the email has gone.
+    if status_key.starts_with("cancel") || status_key.starts_with("refund") {
+        return Some(format!("booking status is {status:?}"));
+    }
+    const ATTENDING: [&str; 10] = [
+        "",
+        "attending",
+        "attended",
+        "checkedin",
+        "confirmed",
+        "booked",
+        "paid",
+        "complete",
+        "completed",
+        "present",
+    ];
+    if !ATTENDING.contains(&status_key.as_str()) {
+        return Some(format!(
+            "booking status {status:?} is not recognised as attending; correct the row, or name the right column with --status-column"
+        ));
+    }
     let checked_key = normalise(checked_in);
     if ["no", "n", "false", "0", "notcheckedin"].contains(&checked_key.as_str()) {
         return Some("did not check in (no-show)".to_owned());
@@ -506,6 +528,20 @@ mod tests {
         assert_eq!(plan.skipped.len(), 1);
         assert_eq!(plan.awards[0].line, 4);
         assert_eq!(plan.skipped[0].line, 5);
+    }
+
+    #[test]
+    fn unrecognised_status_is_skipped() {
+        let export = "Name,Email,Status\nMo,mo@example.org,Cancelled - refunded\nNed,ned@example.org,Waitlisted\nOla,ola@example.org,Attended\n";
+        let plan = plan_import(export.as_bytes(), &ColumnOptions::default(), None).unwrap();
+        assert_eq!(plan.awards.len(), 1);
+        assert_eq!(plan.awards[0].name, "Ola");
+        assert_eq!(plan.skipped.len(), 2);
+        assert!(
+            plan.skipped[1].message.contains("Waitlisted"),
+            "{}",
+            plan.skipped[1].message
+        );
     }
 
     #[test]
