@@ -167,7 +167,7 @@ run_cargo_tests() {
     export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
     export AWS_EC2_METADATA_DISABLED=true
     export AWS_REGION=${AWS_REGION:-us-east-1}
-    cargo test --workspace "$@"
+    cargo test --workspace --no-fail-fast "$@"
 }
 
 run_step "set up test tools" bash "$root/infra/scripts/setup-test-tools.sh"

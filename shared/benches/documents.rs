@@ -165,7 +165,7 @@ fn bench_documents(c: &mut Criterion) {
         b.iter(|| v2::to_json(&v2::badge_class(black_box(&f.achievement), &f.urls)))
     });
     group.bench_function("issuer-profile", |b| {
-        b.iter(|| v2::to_json(&v2::issuer_profile(black_box(&f.issuer), &f.urls)))
+        b.iter(|| v2::to_json(&v2::issuer_profile(black_box(&f.issuer), &f.urls, &[])))
     });
     group.finish();
 

@@ -19,3 +19,4 @@ pub mod openbadges;
 pub mod pages;
 pub mod ports;
 pub mod urls;
+pub mod verify;

@@ -21,12 +21,15 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use accolade::domain::AwardId;
-use accolade::ports::Store;
+use accolade::adapters::system::OsRandom;
+use accolade::domain::{AwardId, IssuerId};
+use accolade::keys::{KeyError, KeyId, PublicKeyRecord, SigningKey};
+use accolade::ports::{PublicKeys, SigningKeys, Store};
 use accolade::urls::PublicUrls;
 use accolade_aws::stream::award_change_from_lambda_record;
 use accolade_aws::{AwsConfig, DynamoStore, S3FileStore};
 use anyhow::{Context, bail};
+use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -80,8 +83,47 @@ pub async fn deps(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<BakeIma
     Ok(BakeImages {
         store,
         files: Arc::new(files),
+        keys: Arc::new(NoSigningKeys),
+        random: Arc::new(OsRandom),
         urls: config.public_base_url.clone(),
     })
+}
+
+/// TODO: there is no adapter of the signing keys over DynamoDB and SSM yet, so on AWS no
+/// issuer has an active key, and every claimed award fails with `NoSigningKey` until one
+/// exists.
+struct NoSigningKeys;
+
+#[async_trait]
+impl PublicKeys for NoSigningKeys {
+    async fn list_public_keys(&self) -> Result<Vec<PublicKeyRecord>, KeyError> {
+        Ok(Vec::new())
+    }
+
+    async fn list_issuer_public_keys(
+        &self,
+        _issuer: IssuerId,
+    ) -> Result<Vec<PublicKeyRecord>, KeyError> {
+        Ok(Vec::new())
+    }
+
+    async fn get_public_key(&self, _key_id: &KeyId) -> Result<Option<PublicKeyRecord>, KeyError> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
+impl SigningKeys for NoSigningKeys {
+    async fn signing_key(&self, _key_id: &KeyId) -> Result<Option<SigningKey>, KeyError> {
+        Ok(None)
+    }
+
+    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), KeyError> {
+        Err(KeyError::Backend(anyhow::anyhow!(
+            "key {} cannot be added: signing keys are not stored on AWS yet",
+            key.key_id()
+        )))
+    }
 }
 
 /// Handles one batch of stream records and returns the records to retry.

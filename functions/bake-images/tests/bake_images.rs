@@ -1,23 +1,27 @@
-//! The baking handler against the real SQLite store, the in-memory file store and the real
-//! baker, checked by reading the images back with `accolade::baking::unbake`.
+//! The baking handler against the real SQLite store, the in-memory file store, in-memory
+//! signing keys and the real baker, checked by reading the images back with
+//! `accolade::baking::unbake` and the signatures with `jsonwebtoken`.
 
 use std::sync::Arc;
 
 use accolade::adapters::files::MemoryFileStore;
 use accolade::adapters::sqlite::SqliteStore;
+use accolade::adapters::system::SequenceRandom;
 use accolade::baking::{BadgeFormat, unbake};
 use accolade::domain::{
     Achievement, AchievementId, AchievementImages, Award, AwardId, AwardState, ClaimRecord,
     ClientId, DeliveryStatus, EmailAddress, HttpsUrl, ImageKey, Issuer, IssuerId, Level, Recipient,
     Revocation, StoredImage, Text, TextLimit, Timestamp,
 };
-use accolade::openbadges::v2;
-use accolade::ports::{FileStore, Store};
+use accolade::keys::{MemorySigningKeys, SigningAlgorithm, SigningKey};
+use accolade::openbadges::{signed, v2, v3};
+use accolade::ports::{FileStore, PublicKeys, SigningKeys, Store};
 use accolade::urls::PublicUrls;
 use bake_images::{
-    BakeImages, BakeImagesError, BakeOutcome, ImageFormat, SkipReason, baked_image_key,
-    handle_award_change,
+    BakeImages, BakeImagesError, BakeOutcome, ImageFormat, Minting, SkipReason, baked_image_key,
+    credential_image_key, handle_award_change, signed_image_key,
 };
+use serde_json::Value;
 
 /// 2024-11-08T10:00:00Z.
 const NOW: i64 = 1_731_060_000;
@@ -37,6 +41,7 @@ struct Harness {
     deps: BakeImages,
     store: Arc<SqliteStore>,
     files: Arc<MemoryFileStore>,
+    keys: Arc<MemorySigningKeys>,
     urls: PublicUrls,
     issuer: Issuer,
 }
@@ -55,7 +60,14 @@ fn stored_image(key: &str, media_type: &str) -> StoredImage {
     }
 }
 
+/// A harness whose issuer has one RS256 key.
 async fn harness() -> Harness {
+    let h = harness_without_keys().await;
+    h.add_key(SigningAlgorithm::Rs256).await;
+    h
+}
+
+async fn harness_without_keys() -> Harness {
     let store = Arc::new(SqliteStore::open_in_memory().unwrap());
     let files = Arc::new(MemoryFileStore::new());
     let urls = PublicUrls::parse(BASE_URL).unwrap();
@@ -71,21 +83,41 @@ async fn harness() -> Harness {
         version: 1,
     };
     store.create_issuer(&issuer).await.unwrap();
+    let keys = Arc::new(MemorySigningKeys::new());
     let deps = BakeImages {
         store: store.clone(),
         files: files.clone(),
+        keys: keys.clone(),
+        random: Arc::new(SequenceRandom::new()),
         urls: urls.clone(),
     };
     Harness {
         deps,
         store,
         files,
+        keys,
         urls,
         issuer,
     }
 }
 
 impl Harness {
+    async fn add_key(&self, algorithm: SigningAlgorithm) -> SigningKey {
+        let key =
+            SigningKey::generate(self.issuer.id, algorithm, Timestamp::from_unix_seconds(NOW))
+                .unwrap();
+        self.keys.add_signing_key(&key).await.unwrap();
+        key
+    }
+
+    async fn file(&self, key: &str) -> Option<String> {
+        self.files
+            .get(key)
+            .await
+            .unwrap()
+            .map(|file| String::from_utf8(file.bytes).unwrap())
+    }
+
     /// Stores an achievement with the given images, uploading their bytes.
     async fn achievement(&self, png: Option<&[u8]>, svg: Option<&[u8]>) -> Achievement {
         let id = AchievementId::from_uuid(uuid::Uuid::new_v4());
@@ -214,12 +246,10 @@ async fn baked_images_unbake_to_assertion() {
 
     let outcome = handle_award_change(&h.deps, None, &award).await.unwrap();
 
-    assert_eq!(
-        outcome,
-        BakeOutcome::Baked {
-            formats: vec![ImageFormat::Png, ImageFormat::Svg]
-        }
-    );
+    let BakeOutcome::Baked { formats, .. } = outcome else {
+        panic!("not baked: {outcome:?}");
+    };
+    assert_eq!(formats, vec![ImageFormat::Png, ImageFormat::Svg]);
     let (png, png_type) = h.baked(&award, ImageFormat::Png).await.unwrap();
     assert_eq!(png_type, "image/png");
     let from_png = unbake(&png).unwrap().unwrap();
@@ -284,13 +314,18 @@ async fn only_existing_formats_are_baked() {
 
     let outcome = handle_award_change(&h.deps, None, &award).await.unwrap();
 
-    assert_eq!(
-        outcome,
-        BakeOutcome::Baked {
-            formats: vec![ImageFormat::Png]
-        }
-    );
+    let BakeOutcome::Baked { formats, .. } = outcome else {
+        panic!("not baked: {outcome:?}");
+    };
+    assert_eq!(formats, vec![ImageFormat::Png]);
     assert!(h.baked(&award, ImageFormat::Svg).await.is_none());
+    assert!(
+        h.files
+            .get(&credential_image_key(award.id, ImageFormat::Svg))
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -394,4 +429,254 @@ async fn image_of_wrong_type_is_an_error() {
         "{error:?}"
     );
     assert!(h.baked(&award, ImageFormat::Png).await.is_none());
+}
+
+/// Verifies a compact JWS with the public key the store publishes and returns its payload.
+async fn verified_payload(h: &Harness, jws: &str) -> Value {
+    let header = jsonwebtoken::decode_header(jws).unwrap();
+    let kid = header.kid.expect("kid");
+    let key_id = accolade::keys::key_id_from_url(&h.urls, &kid).expect("a kid URL of ours");
+    let record = h
+        .keys
+        .get_public_key(&key_id)
+        .await
+        .unwrap()
+        .expect("published key");
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_nbf = true;
+    jsonwebtoken::decode::<Value>(jws, &record.decoding_key().unwrap(), &validation)
+        .unwrap()
+        .claims
+}
+
+#[tokio::test]
+async fn credential_is_minted_signed_and_baked() {
+    let h = harness().await;
+    let achievement = h.achievement(Some(PNG), Some(SVG.as_bytes())).await;
+    let award = h.claimed(&achievement).await;
+
+    let outcome = handle_award_change(&h.deps, None, &award).await.unwrap();
+
+    let BakeOutcome::Baked { credential, .. } = &outcome else {
+        panic!("not baked: {outcome:?}");
+    };
+    assert!(matches!(credential, Minting::Minted(_)), "{outcome:?}");
+    let jws = h
+        .file(&v3::credential_jwt_key(award.id))
+        .await
+        .expect("JWS stored");
+    let json = h
+        .file(&v3::credential_json_key(award.id))
+        .await
+        .expect("JSON stored");
+    let payload = verified_payload(&h, &jws).await;
+    let stored: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(payload["jti"], stored["id"]);
+    assert_eq!(payload["jti"], format!("urn:uuid:{}", award.id));
+    assert_eq!(payload["credentialSubject"], stored["credentialSubject"]);
+    assert_eq!(payload["nbf"], NOW + 60, "validFrom is the claim time");
+    assert_eq!(stored["validFrom"], "2024-11-08T10:01:00Z");
+    assert_ne!(
+        stored["credentialSubject"]["identifier"][0]["salt"], "pepper42",
+        "the credential has a salt of its own"
+    );
+
+    for format in [ImageFormat::Png, ImageFormat::Svg] {
+        let baked = h
+            .files
+            .get(&credential_image_key(award.id, format))
+            .await
+            .unwrap()
+            .expect("baked 3.0 image");
+        assert_eq!(baked.content_type, format.media_type());
+        let unbaked = unbake(&baked.bytes).unwrap().unwrap();
+        assert_eq!(unbaked.format, BadgeFormat::V3, "{format:?}");
+        assert_eq!(unbaked.text, jws, "{format:?}");
+    }
+}
+
+#[tokio::test]
+async fn signed_documents_are_frozen() {
+    let h = harness().await;
+    let achievement = h.achievement(Some(PNG), Some(SVG.as_bytes())).await;
+    let award = h.claimed(&achievement).await;
+    handle_award_change(&h.deps, None, &award).await.unwrap();
+    let jws = h.file(&v3::credential_jwt_key(award.id)).await.unwrap();
+    let json = h.file(&v3::credential_json_key(award.id)).await.unwrap();
+    let signed_jws = h
+        .file(&signed::signed_assertion_key(award.id))
+        .await
+        .unwrap();
+    let image = h
+        .files
+        .get(&credential_image_key(award.id, ImageFormat::Png))
+        .await
+        .unwrap();
+
+    // A rotation between two deliveries of the change must not re-sign anything.
+    h.add_key(SigningAlgorithm::Rs256).await;
+    let outcome = handle_award_change(&h.deps, Some(&award), &award)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        outcome,
+        BakeOutcome::Baked {
+            formats: vec![ImageFormat::Png, ImageFormat::Svg],
+            credential: Minting::AlreadyMinted,
+            signed_assertion: Minting::AlreadyMinted,
+        }
+    );
+    assert_eq!(
+        h.file(&v3::credential_jwt_key(award.id)).await.unwrap(),
+        jws
+    );
+    assert_eq!(
+        h.file(&v3::credential_json_key(award.id)).await.unwrap(),
+        json
+    );
+    assert_eq!(
+        h.file(&signed::signed_assertion_key(award.id))
+            .await
+            .unwrap(),
+        signed_jws
+    );
+    assert_eq!(
+        h.files
+            .get(&credential_image_key(award.id, ImageFormat::Png))
+            .await
+            .unwrap(),
+        image
+    );
+}
+
+#[tokio::test]
+async fn interrupted_mint_is_minted_again() {
+    let h = harness().await;
+    let achievement = h.achievement(Some(PNG), None).await;
+    let award = h.claimed(&achievement).await;
+    // A run that stopped after writing the JSON but before the JWS.
+    h.files
+        .put(
+            &v3::credential_json_key(award.id),
+            b"{\"partial\":true}".to_vec(),
+            "application/vc+ld+json",
+        )
+        .await
+        .unwrap();
+
+    handle_award_change(&h.deps, None, &award).await.unwrap();
+
+    let json = h.file(&v3::credential_json_key(award.id)).await.unwrap();
+    let jws = h.file(&v3::credential_jwt_key(award.id)).await.unwrap();
+    let payload = verified_payload(&h, &jws).await;
+    assert_eq!(payload["id"], format!("urn:uuid:{}", award.id));
+    assert!(!json.contains("partial"));
+}
+
+#[tokio::test]
+async fn signed_assertion_is_minted_and_baked() {
+    let h = harness().await;
+    let achievement = h.achievement(Some(PNG), Some(SVG.as_bytes())).await;
+    let award = h.claimed(&achievement).await;
+
+    handle_award_change(&h.deps, None, &award).await.unwrap();
+
+    let jws = h
+        .file(&signed::signed_assertion_key(award.id))
+        .await
+        .expect("signed assertion stored");
+    let header = jsonwebtoken::decode_header(&jws).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256);
+    let key = h
+        .keys
+        .active_signing_key(h.issuer.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    let payload =
+        jsonwebtoken::decode::<Value>(&jws, &key.public().decoding_key().unwrap(), &validation)
+            .unwrap()
+            .claims;
+    assert_eq!(payload["id"], format!("urn:uuid:{}", award.id));
+    assert_eq!(payload["verification"]["type"], "SignedBadge");
+    assert_eq!(
+        payload["verification"]["creator"],
+        accolade::keys::cryptographic_key_url(&h.urls, h.issuer.id, key.key_id())
+    );
+    for format in [ImageFormat::Png, ImageFormat::Svg] {
+        let baked = h
+            .files
+            .get(&signed_image_key(award.id, format))
+            .await
+            .unwrap()
+            .expect("baked signed image");
+        let unbaked = unbake(&baked.bytes).unwrap().unwrap();
+        assert_eq!(unbaked.format, BadgeFormat::V2, "{format:?}");
+        assert_eq!(unbaked.text, jws, "{format:?}");
+    }
+}
+
+#[tokio::test]
+async fn es256_issuer_gets_no_signed_assertion() {
+    let h = harness_without_keys().await;
+    let key = h.add_key(SigningAlgorithm::Es256).await;
+    let achievement = h.achievement(Some(PNG), None).await;
+    let award = h.claimed(&achievement).await;
+
+    let outcome = handle_award_change(&h.deps, None, &award).await.unwrap();
+
+    assert_eq!(
+        outcome,
+        BakeOutcome::Baked {
+            formats: vec![ImageFormat::Png],
+            credential: Minting::Minted(key.key_id().clone()),
+            signed_assertion: Minting::NoRs256Key,
+        }
+    );
+    let jws = h.file(&v3::credential_jwt_key(award.id)).await.unwrap();
+    assert_eq!(
+        jsonwebtoken::decode_header(&jws).unwrap().alg,
+        jsonwebtoken::Algorithm::ES256
+    );
+    verified_payload(&h, &jws).await;
+    assert!(
+        h.file(&signed::signed_assertion_key(award.id))
+            .await
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn issuer_without_key_is_a_retryable_error() {
+    let h = harness_without_keys().await;
+    let achievement = h.achievement(Some(PNG), None).await;
+    let award = h.claimed(&achievement).await;
+
+    let error = handle_award_change(&h.deps, None, &award)
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(error, BakeImagesError::NoSigningKey { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.is_retryable(),
+        "a key can be added without data changes"
+    );
+    assert!(
+        error.to_string().contains("accolade keys generate"),
+        "{error}"
+    );
+    assert!(
+        h.baked(&award, ImageFormat::Png).await.is_some(),
+        "the 2.0 image does not wait for keys"
+    );
+    assert!(h.file(&v3::credential_jwt_key(award.id)).await.is_none());
 }

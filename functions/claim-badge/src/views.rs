@@ -1,6 +1,7 @@
 //! The HTML of the claim pages. Every value is escaped through `accolade::pages`.
 
 use accolade::domain::{Achievement, Award, Issuer, Timestamp};
+use accolade::openbadges::v3;
 use accolade::pages::{Page, long_date, paragraphs, text};
 use accolade::urls::PublicUrls;
 
@@ -220,6 +221,7 @@ pub fn claimed(view: &AwardView<'_>, claimed_at: Timestamp) -> Page {
          apps can read them. They are prepared just after claiming: if a download does not \
          work yet, try again in a minute.</p>\n",
     );
+    body.push_str(&credential_downloads(view));
 
     let issued = award.issued_on.to_datetime();
     body.push_str("<h2>Add it to LinkedIn</h2>\n");
@@ -246,6 +248,40 @@ pub fn claimed(view: &AwardView<'_>, claimed_at: Timestamp) -> Page {
     Page::new(&format!("Your badge: {}", achievement.name))
         .noindex(true)
         .body(body)
+}
+
+/// Renders the Open Badges 3.0 downloads: the signed credential for digital wallets, as
+/// JSON, as a VC-JWT and baked into each image the badge has.
+fn credential_downloads(view: &AwardView<'_>) -> String {
+    let urls = view.urls;
+    let award = view.award;
+    let mut out = String::from(
+        "<h2>Keep it in a digital wallet</h2>\n<p>Your badge is also a signed Open Badges 3.0 \
+         credential. Wallet apps can keep it and check it without this website.</p>\n\
+         <ul class=\"links\">\n",
+    );
+    out.push_str(&format!(
+        "<li><a href=\"{}\" download>Download the credential (JSON)</a></li>\n",
+        text(&v3::credential_download_url(urls, award.id))
+    ));
+    out.push_str(&format!(
+        "<li><a href=\"{}\" download>Download the signed credential (VC-JWT)</a></li>\n",
+        text(&v3::credential_jwt_url(urls, award.id))
+    ));
+    let formats = [
+        ("png", "PNG", view.achievement.images.png.is_some()),
+        ("svg", "SVG", view.achievement.images.svg.is_some()),
+    ];
+    for (extension, label, present) in formats {
+        if present {
+            out.push_str(&format!(
+                "<li><a href=\"{}\" download>Download the credential image ({label})</a></li>\n",
+                text(&v3::credential_image_url(urls, award.id, extension))
+            ));
+        }
+    }
+    out.push_str("</ul>\n");
+    out
 }
 
 /// LinkedIn's "Add to profile" link for a certification, filled in from the badge.

@@ -414,6 +414,15 @@ async fn claimed_link_shows_badge_links() {
     ] {
         assert!(reply.body.contains(&expected), "missing {expected:?}");
     }
+    let credential = url.replace("/assertions/", "/credentials/");
+    for expected in [
+        format!("href=\"{credential}.json\" download"),
+        format!("href=\"{credential}.jwt\" download"),
+        format!("href=\"{credential}/image.png\" download"),
+        format!("href=\"{credential}/image.svg\" download"),
+    ] {
+        assert!(reply.body.contains(&expected), "missing {expected:?}");
+    }
     assert_eq!(h.reload(&award).await, claimed, "GET changes nothing");
 }
 

@@ -132,6 +132,7 @@ pub fn router(deps: PartnerApi) -> Router {
         .route("/v1/awards/{id}", get(routes::awards::show))
         .route("/v1/awards/{id}/revoke", post(routes::actions::revoke))
         .route("/v1/awards/{id}/resend", post(routes::actions::resend))
+        .route("/v1/verify", post(routes::verify::verify))
         .route("/v1/{*rest}", any(unknown_route))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -1,12 +1,29 @@
-//! The public Open Badges 2.0 endpoints, badge pages and baked images. No authentication.
+//! The public Open Badges endpoints, badge pages and baked images. No authentication.
 //!
 //! | route | responses |
 //! |---|---|
-//! | `GET /issuers/{id}` | Issuer Profile |
+//! | `GET /issuers/{id}` | Issuer Profile, linking its keys (`publicKey`) and `revocationList` |
 //! | `GET /badges/{id}` | BadgeClass |
 //! | `GET /assertions/{id}` | the frozen assertion; 404 before the claim; 410 with the reduced body after revocation |
 //! | `GET /{issuers,badges,assertions}/{id}/image.png` and `.svg` | the image (assertions: the baked one, 404 until baked, 410 after revocation) |
+//! | `GET /assertions/{id}/signed.jws` | the signed Open Badges 2.0 assertion, a compact JWS (`text/plain`); 404 until minted |
+//! | `GET /assertions/{id}/signed.png` and `.svg` | the signed assertion baked into the image; 410 after revocation |
+//! | `GET /credentials/{id}` | the Open Badges 3.0 credential JSON (`application/vc+ld+json`), or the badge page for HTML; 404 until minted |
+//! | `GET /credentials/{id}.json` | the credential JSON whatever `Accept` says, for download links |
+//! | `GET /credentials/{id}.jwt` | the VC-JWT, a compact JWS (`text/plain`) |
+//! | `GET /credentials/{id}/image.png` and `.svg` | the VC-JWT baked into the image; 410 after revocation |
+//! | `GET /issuers/{id}/revocations` | the 1EdTech revocation list of the issuer's credentials (`application/json`) |
+//! | `GET /issuers/{id}/revocations/v2` | the Open Badges 2.0 `RevocationList` of its signed assertions |
+//! | `GET /issuers/{id}/keys/{key-id}` | the Open Badges 2.0 `CryptographicKey` of one of its keys |
+//! | `GET /keys/{key-id}` | one key as a bare JWK (`application/jwk+json`): the target of a VC-JWT `kid` |
+//! | `GET /.well-known/jwks.json` | every issuer's keys as a JWK Set (`application/jwk-set+json`) |
 //! | `GET /levels/{slug}` | the level described, the target of level alignments |
+//!
+//! After revocation the credential JSON, the VC-JWT and the signed assertion stay fetchable
+//! and byte-identical: they are signed documents that a verifier checks against the
+//! revocation lists, which show the revocation at once. Only the baked images stop being
+//! served (410), so a revoked badge is never offered as a live image. The frozen documents
+//! are read from the file store, where bake-images writes them after the claim.
 //!
 //! Documents are JSON-LD (`application/ld+json`) unless the client accepts only
 //! `application/json`, and an HTML page when `text/html` ranks above both JSON types
@@ -17,6 +34,8 @@
 //! that is not a UUID gets 404.
 
 mod canonical;
+mod credentials;
+mod keys;
 pub mod lambda;
 mod views;
 
@@ -24,9 +43,9 @@ use std::sync::Arc;
 
 use accolade::domain::{AchievementId, Award, AwardId, AwardState, IssuerId, Level};
 use accolade::http::{ApiError, Representation, negotiate, security_headers};
-use accolade::openbadges::v2;
+use accolade::openbadges::{revocation, signed, v2};
 use accolade::pages::Page;
-use accolade::ports::{FileStore, Store};
+use accolade::ports::{FileStore, PublicKeys, Store};
 use accolade::urls::PublicUrls;
 use axum::Router;
 use axum::extract::{Path, State};
@@ -36,7 +55,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use crate::canonical::{ImageFormat, Parsed, Resource, parse_level, parse_resource};
+use crate::canonical::{
+    AssertionPath, BadgePath, ImageFormat, IssuerPath, Parsed, parse_level, parse_path,
+};
 use crate::views::BadgeView;
 
 /// Dependencies of the public endpoints.
@@ -44,18 +65,23 @@ use crate::views::BadgeView;
 pub struct ServeAssertions {
     pub store: Arc<dyn Store>,
     pub files: Arc<dyn FileStore>,
+    /// The public halves of the issuers' signing keys.
+    pub keys: Arc<dyn PublicKeys>,
     pub urls: PublicUrls,
 }
 
 type Deps = Arc<ServeAssertions>;
 
-/// Issuer Profiles, BadgeClasses and achievement images change rarely; a short cache keeps
-/// fixes visible within minutes.
+/// BadgeClasses, keys and achievement images change rarely; a short cache keeps fixes
+/// visible within minutes.
 const CACHE_PUBLIC: &str = "public, max-age=300";
-/// Assertions and their images must show a revocation at once, so caches revalidate.
+/// Assertions, credentials, revocation lists, Issuer Profiles (whose `publicKey` list grows
+/// on rotation) and baked images must show a change at once, so caches revalidate.
 const CACHE_REVALIDATE: &str = "no-cache";
 /// Sandboxes an SVG opened on its own, so a script inside it cannot run on our origin.
 const IMAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; sandbox";
+/// The media type of compact JWS files: the VC-JWT and the signed assertion.
+const JWS_MEDIA_TYPE: &str = "text/plain; charset=utf-8";
 
 /// Builds the router of the public routes.
 pub fn router(deps: ServeAssertions) -> Router {
@@ -63,6 +89,15 @@ pub fn router(deps: ServeAssertions) -> Router {
         .route("/issuers/{*rest}", get(issuers).options(preflight))
         .route("/badges/{*rest}", get(badges).options(preflight))
         .route("/assertions/{*rest}", get(assertions).options(preflight))
+        .route(
+            "/credentials/{*rest}",
+            get(credentials::credentials).options(preflight),
+        )
+        .route("/keys/{*rest}", get(keys::key).options(preflight))
+        .route(
+            accolade::keys::JWKS_PATH,
+            get(keys::jwks).options(preflight),
+        )
         .route("/levels/{*rest}", get(levels).options(preflight))
         .layer(map_response(public_headers))
         .layer(map_response(security_headers))
@@ -142,6 +177,31 @@ fn document(representation: Representation, body: String, cache: &'static str) -
         .into_response()
 }
 
+/// Documents without an HTML page (keys, revocation lists) send JSON-LD to browsers too.
+fn json_only(representation: Representation) -> Representation {
+    match representation {
+        Representation::Html => Representation::JsonLd,
+        other => other,
+    }
+}
+
+/// Sends a body with a fixed content type, whatever `Accept` says.
+fn typed_body(
+    content_type: &'static str,
+    body: impl Into<axum::body::Body>,
+    cache: &'static str,
+) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
 fn redirect(deps: &ServeAssertions, collection: &str, rest: &str) -> Response {
     let location = deps.urls.join(&format!("/{collection}/{rest}"));
     match HeaderValue::from_str(&location) {
@@ -151,6 +211,18 @@ fn redirect(deps: &ServeAssertions, collection: &str, rest: &str) -> Response {
     }
 }
 
+/// Marks a served file as one to save under `file_name`.
+fn with_file_name(mut response: Response, file_name: &str) -> Response {
+    if response.status() == StatusCode::OK
+        && let Ok(value) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\""))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
 async fn issuers(
     State(deps): State<Deps>,
     Path(rest): Path<String>,
@@ -158,31 +230,33 @@ async fn issuers(
     headers: HeaderMap,
 ) -> Response {
     let representation = negotiate(&headers);
-    let resource = match parse_resource::<IssuerId>(&rest, uri.query().is_some()) {
-        Parsed::Canonical(resource) => resource,
+    let (id, path) = match parse_path::<IssuerId, IssuerPath>(&rest, uri.query().is_some()) {
+        Parsed::Canonical(parsed) => parsed,
         Parsed::Redirect(canonical) => return redirect(&deps, "issuers", &canonical),
         Parsed::NotFound => return not_found(representation, "issuer", &rest),
-    };
-    let id = match resource {
-        Resource::Document(id) | Resource::Image(id, _) => id,
     };
     let issuer = match deps.store.get_issuer(id).await {
         Ok(Some(issuer)) => issuer,
         Ok(None) => return not_found(representation, "issuer", &id.to_string()),
         Err(error) => return internal(representation, error.into()),
     };
-    match resource {
-        Resource::Document(_) => match representation {
+    match path {
+        IssuerPath::Profile => match representation {
             Representation::Html => {
                 views::issuer_page(&issuer, &deps.urls).into_response(StatusCode::OK)
             }
-            _ => document(
-                representation,
-                v2::to_json(&v2::issuer_profile(&issuer, &deps.urls)),
-                CACHE_PUBLIC,
-            ),
+            _ => match deps.keys.list_issuer_public_keys(issuer.id).await {
+                Ok(keys) => document(
+                    representation,
+                    v2::to_json(&v2::issuer_profile(&issuer, &deps.urls, &keys)),
+                    CACHE_REVALIDATE,
+                ),
+                Err(error) => {
+                    internal(representation, ApiError::internal("issuer profile", &error))
+                }
+            },
         },
-        Resource::Image(_, format) => {
+        IssuerPath::Image(format) => {
             let key = issuer
                 .image
                 .as_ref()
@@ -198,6 +272,26 @@ async fn issuers(
             )
             .await
         }
+        IssuerPath::Key(key_id) => {
+            keys::cryptographic_key_document(&deps, representation, issuer.id, &key_id).await
+        }
+        IssuerPath::RevocationList | IssuerPath::AssertionRevocationList => {
+            let revoked = match deps.store.list_revoked_awards(issuer.id).await {
+                Ok(revoked) => revoked,
+                Err(error) => return internal(representation, error.into()),
+            };
+            if path == IssuerPath::RevocationList {
+                let list = revocation::credential_revocation_list(issuer.id, &revoked, &deps.urls);
+                typed_body("application/json", v2::to_json(&list), CACHE_REVALIDATE)
+            } else {
+                let list = revocation::assertion_revocation_list(issuer.id, &revoked, &deps.urls);
+                document(
+                    json_only(representation),
+                    v2::to_json(&list),
+                    CACHE_REVALIDATE,
+                )
+            }
+        }
     }
 }
 
@@ -208,21 +302,18 @@ async fn badges(
     headers: HeaderMap,
 ) -> Response {
     let representation = negotiate(&headers);
-    let resource = match parse_resource::<AchievementId>(&rest, uri.query().is_some()) {
-        Parsed::Canonical(resource) => resource,
+    let (id, path) = match parse_path::<AchievementId, BadgePath>(&rest, uri.query().is_some()) {
+        Parsed::Canonical(parsed) => parsed,
         Parsed::Redirect(canonical) => return redirect(&deps, "badges", &canonical),
         Parsed::NotFound => return not_found(representation, "badge class", &rest),
-    };
-    let id = match resource {
-        Resource::Document(id) | Resource::Image(id, _) => id,
     };
     let achievement = match deps.store.get_achievement(id).await {
         Ok(Some(achievement)) => achievement,
         Ok(None) => return not_found(representation, "badge class", &id.to_string()),
         Err(error) => return internal(representation, error.into()),
     };
-    match resource {
-        Resource::Document(_) => match representation {
+    match path {
+        BadgePath::Document => match representation {
             Representation::Html => match deps.store.get_issuer(achievement.issuer_id).await {
                 Ok(Some(issuer)) => views::badge_class_page(&achievement, &issuer, &deps.urls)
                     .into_response(StatusCode::OK),
@@ -244,7 +335,7 @@ async fn badges(
                 CACHE_PUBLIC,
             ),
         },
-        Resource::Image(_, format) => {
+        BadgePath::Image(format) => {
             let image = match format {
                 ImageFormat::Png => achievement.images.png.as_ref(),
                 ImageFormat::Svg => achievement.images.svg.as_ref(),
@@ -263,6 +354,22 @@ async fn badges(
     }
 }
 
+/// Reads an award that has public documents: claimed, or revoked after its claim. One
+/// revoked before its claim never had any, so it is 404 like an unknown id.
+async fn public_award(
+    deps: &ServeAssertions,
+    representation: Representation,
+    id: AwardId,
+    what: &str,
+) -> Result<Award, Response> {
+    match deps.store.get_award(id).await {
+        Ok(award) => award
+            .filter(|award| award.claim.is_some() && award.state != AwardState::Issued)
+            .ok_or_else(|| not_found(representation, what, &id.to_string())),
+        Err(error) => Err(internal(representation, error.into())),
+    }
+}
+
 async fn assertions(
     State(deps): State<Deps>,
     Path(rest): Path<String>,
@@ -270,55 +377,103 @@ async fn assertions(
     headers: HeaderMap,
 ) -> Response {
     let representation = negotiate(&headers);
-    let resource = match parse_resource::<AwardId>(&rest, uri.query().is_some()) {
-        Parsed::Canonical(resource) => resource,
+    let (id, path) = match parse_path::<AwardId, AssertionPath>(&rest, uri.query().is_some()) {
+        Parsed::Canonical(parsed) => parsed,
         Parsed::Redirect(canonical) => return redirect(&deps, "assertions", &canonical),
         Parsed::NotFound => return not_found(representation, "assertion", &rest),
     };
-    let id = match resource {
-        Resource::Document(id) | Resource::Image(id, _) => id,
-    };
-    let award = match deps.store.get_award(id).await {
+    let award = match public_award(&deps, representation, id, "assertion").await {
         Ok(award) => award,
-        Err(error) => return internal(representation, error.into()),
-    };
-    // An award has a public assertion only once claimed. One revoked before its claim never
-    // had one, so it stays 404 like any unknown id.
-    let Some(award) =
-        award.filter(|award| award.claim.is_some() && award.state != AwardState::Issued)
-    else {
-        return not_found(representation, "assertion", &id.to_string());
+        Err(response) => return response,
     };
 
-    match resource {
-        Resource::Document(_) => assertion_document(&deps, representation, &award).await,
-        Resource::Image(_, format) => {
-            if award.state == AwardState::Revoked {
-                return revoked_image(representation, &award, &deps.urls);
-            }
-            let key = format!("assertions/{}/image.{}", award.id, format.extension());
-            let mut response = serve_file(
+    match path {
+        AssertionPath::Document => assertion_document(&deps, representation, &award).await,
+        AssertionPath::Image(format) => {
+            baked_image(
                 &deps,
                 representation,
-                Some(key),
+                &award,
+                format!("assertions/{}/image.{}", award.id, format.extension()),
                 format,
-                CACHE_REVALIDATE,
-                "baked badge image",
+                &format!("badge-{}.{}", award.id, format.extension()),
             )
-            .await;
-            if response.status() == StatusCode::OK
-                && let Ok(value) = HeaderValue::from_str(&format!(
-                    "inline; filename=\"badge-{}.{}\"",
-                    award.id,
-                    format.extension()
-                ))
-            {
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
+            .await
         }
+        AssertionPath::SignedImage(format) => {
+            baked_image(
+                &deps,
+                representation,
+                &award,
+                signed::signed_image_key(award.id, format.extension()),
+                format,
+                &format!("badge-{}-signed.{}", award.id, format.extension()),
+            )
+            .await
+        }
+        AssertionPath::SignedJws => {
+            frozen_file(
+                &deps,
+                representation,
+                signed::signed_assertion_key(award.id),
+                JWS_MEDIA_TYPE,
+                "signed assertion",
+                &award,
+            )
+            .await
+        }
+    }
+}
+
+/// Serves a baked image of a public award: 410 after revocation, 404 until baked.
+async fn baked_image(
+    deps: &ServeAssertions,
+    representation: Representation,
+    award: &Award,
+    key: String,
+    format: ImageFormat,
+    file_name: &str,
+) -> Response {
+    if award.state == AwardState::Revoked {
+        return revoked_image(representation, award, &deps.urls);
+    }
+    let response = serve_file(
+        deps,
+        representation,
+        Some(key),
+        format,
+        CACHE_REVALIDATE,
+        "baked badge image",
+    )
+    .await;
+    with_file_name(response, file_name)
+}
+
+/// Serves a document frozen in the file store (a JWS or a credential JSON) with a fixed
+/// content type; 404 until bake-images has minted it.
+async fn frozen_file(
+    deps: &ServeAssertions,
+    representation: Representation,
+    key: String,
+    content_type: &'static str,
+    what: &str,
+    award: &Award,
+) -> Response {
+    match deps.files.get(&key).await {
+        Ok(Some(file)) => typed_body(content_type, file.bytes, CACHE_REVALIDATE),
+        Ok(None) => failure(
+            representation,
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!(
+                    "the {what} of award {} is not ready; it is made shortly after the badge is claimed",
+                    award.id
+                ),
+            ),
+            views::not_found_page(what),
+        ),
+        Err(error) => internal(representation, error.into()),
     }
 }
 

@@ -3,6 +3,7 @@
 
 use accolade::domain::{Achievement, Award, Issuer, Level};
 use accolade::openbadges::v2::LEVEL_FRAMEWORK;
+use accolade::openbadges::v3;
 use accolade::pages::{Page, long_date, paragraphs, text};
 use accolade::urls::PublicUrls;
 
@@ -195,6 +196,7 @@ pub fn badge_page(view: &BadgeView<'_>) -> Page {
         }
     }
     body.push_str("</ul>\n");
+    body.push_str(&credential_downloads(view));
 
     body.push_str("<h2>Share</h2>\n");
     body.push_str(&format!(
@@ -212,6 +214,44 @@ pub fn badge_page(view: &BadgeView<'_>) -> Page {
         &assertion_url,
         preview_image(achievement, urls),
     )
+}
+
+/// Renders the Open Badges 3.0 downloads: the credential a wallet keeps and checks without
+/// our server, as JSON and as a signed VC-JWT, and the images it is baked into.
+fn credential_downloads(view: &BadgeView<'_>) -> String {
+    let BadgeView {
+        award,
+        achievement,
+        urls,
+        ..
+    } = *view;
+    let mut out = String::from(
+        "<h3>Open Badges 3.0</h3>\n<p>The same badge as a signed credential, for digital wallets. \
+         It is checked with the issuer's published key, so it works without this website.</p>\n\
+         <ul class=\"links\">\n",
+    );
+    out.push_str(&format!(
+        "<li><a href=\"{}\" download>Download the credential (JSON)</a></li>\n",
+        text(&v3::credential_download_url(urls, award.id))
+    ));
+    out.push_str(&format!(
+        "<li><a href=\"{}\" download>Download the signed credential (VC-JWT)</a></li>\n",
+        text(&v3::credential_jwt_url(urls, award.id))
+    ));
+    let formats = [
+        ("png", "PNG", achievement.images.png.is_some()),
+        ("svg", "SVG", achievement.images.svg.is_some()),
+    ];
+    for (extension, label, present) in formats {
+        if present {
+            out.push_str(&format!(
+                "<li><a href=\"{}\" download>Download the credential image ({label})</a></li>\n",
+                text(&v3::credential_image_url(urls, award.id, extension))
+            ));
+        }
+    }
+    out.push_str("</ul>\n");
+    out
 }
 
 /// LinkedIn's "Add to profile" link for a certification, filled in from the badge.

@@ -11,8 +11,9 @@ use accolade::domain::{
     ClientId, DeliveryStatus, EmailAddress, Evidence, HttpsUrl, ImageKey, Issuer, IssuerId, Level,
     Recipient, Revocation, StoredImage, Text, TextLimit, Timestamp,
 };
+use accolade::keys::{MemorySigningKeys, SigningAlgorithm, SigningKey};
 use accolade::openbadges::v2;
-use accolade::ports::{Clock, FileStore, Store};
+use accolade::ports::{Clock, FileStore, SigningKeys, Store};
 use accolade::urls::PublicUrls;
 use axum::Router;
 use axum::body::Body;
@@ -35,6 +36,9 @@ struct Harness {
     router: Router,
     store: Arc<SqliteStore>,
     files: Arc<MemoryFileStore>,
+    keys: Arc<MemorySigningKeys>,
+    /// The issuer's RS256 key.
+    key: SigningKey,
     clock: FixedClock,
     urls: PublicUrls,
     issuer: Issuer,
@@ -107,15 +111,27 @@ async fn harness() -> Harness {
     };
     store.create_achievement(&achievement).await.unwrap();
 
+    let keys = Arc::new(MemorySigningKeys::new());
+    let key = SigningKey::generate(
+        issuer_id,
+        SigningAlgorithm::Rs256,
+        Timestamp::from_unix_seconds(NOW),
+    )
+    .unwrap();
+    keys.add_signing_key(&key).await.unwrap();
+
     let deps = ServeAssertions {
         store: store.clone(),
         files: files.clone(),
+        keys: keys.clone(),
         urls: urls.clone(),
     };
     Harness {
         router: router(deps),
         store,
         files,
+        keys,
+        key,
         clock: FixedClock::new(Timestamp::from_unix_seconds(NOW)),
         urls,
         issuer,
@@ -732,4 +748,311 @@ async fn other_methods_are_rejected() {
 
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(h.store.get_award(award.id).await.unwrap().unwrap(), award);
+}
+
+impl Harness {
+    /// Stores a credential and its JWS as bake-images does, minted with the issuer's key.
+    async fn mint(&self, award: &Award) -> (String, String) {
+        let claim = award.claim.as_ref().unwrap();
+        let subject = accolade::openbadges::v3::SubjectIdentity {
+            subject_id: uuid::Uuid::new_v4(),
+            salt: "credential-salt".to_owned(),
+        };
+        let credential = accolade::openbadges::v3::build_credential(
+            award,
+            &self.achievement,
+            &self.issuer,
+            claim,
+            &subject,
+            &self.urls,
+        );
+        let minted =
+            accolade::openbadges::v3::sign_credential(credential, &self.key, &self.urls).unwrap();
+        for (key, text, media_type) in [
+            (
+                format!("credentials/{}.json", award.id),
+                &minted.json,
+                "application/vc+ld+json",
+            ),
+            (
+                format!("credentials/{}.jwt", award.id),
+                &minted.jws,
+                "text/plain; charset=utf-8",
+            ),
+        ] {
+            self.files
+                .put(&key, text.as_bytes().to_vec(), media_type)
+                .await
+                .unwrap();
+        }
+        (minted.json, minted.jws)
+    }
+}
+
+fn kid_path(h: &Harness) -> String {
+    format!("/keys/{}", h.key.key_id())
+}
+
+#[tokio::test]
+async fn jwks_lists_every_key_with_its_kid() {
+    let h = harness().await;
+    let other = SigningKey::generate(
+        IssuerId::from_uuid(uuid::Uuid::new_v4()),
+        SigningAlgorithm::Es256,
+        Timestamp::from_unix_seconds(NOW),
+    )
+    .unwrap();
+    h.keys.add_signing_key(&other).await.unwrap();
+
+    let reply = h.get("/.well-known/jwks.json", Some(HTML)).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), "application/jwk-set+json");
+    reply.assert_public();
+    let keys = reply.json()["keys"].as_array().unwrap().clone();
+    assert_eq!(keys.len(), 2);
+    let ours = &keys[0];
+    assert_eq!(ours["kid"], format!("{BASE_URL}{}", kid_path(&h)));
+    assert_eq!(ours["kty"], "RSA");
+    assert_eq!(ours["alg"], "RS256");
+    assert_eq!(ours["use"], "sig");
+    assert_eq!(ours["iss"], format!("{BASE_URL}/issuers/{}", h.issuer.id));
+    assert!(ours.get("d").is_none(), "no private member");
+    assert_eq!(keys[1]["kty"], "EC");
+    assert_eq!(keys[1]["crv"], "P-256");
+    assert_eq!(keys[1]["alg"], "ES256");
+}
+
+#[tokio::test]
+async fn kid_url_returns_the_bare_jwk() {
+    let h = harness().await;
+    let jwks = h.get("/.well-known/jwks.json", None).await.json();
+
+    let reply = h.get(&kid_path(&h), Some(LD_JSON)).await;
+    let unknown = h.get(&format!("/keys/{}", "A".repeat(43)), None).await;
+    let malformed = h.get("/keys/not-a-key", None).await;
+    let slash = h.get(&format!("{}/", kid_path(&h)), None).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.content_type(), "application/jwk+json");
+    assert_eq!(reply.json(), jwks["keys"][0]);
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(malformed.status, StatusCode::NOT_FOUND);
+    assert_eq!(slash.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(
+        slash.header("location"),
+        format!("{BASE_URL}{}", kid_path(&h))
+    );
+}
+
+#[tokio::test]
+async fn profile_links_keys_and_revocation_list() {
+    let h = harness().await;
+
+    let profile = h
+        .get(&format!("/issuers/{}", h.issuer.id), None)
+        .await
+        .json();
+    let key_url = format!("{BASE_URL}/issuers/{}/keys/{}", h.issuer.id, h.key.key_id());
+    assert_eq!(profile["publicKey"], serde_json::json!([key_url]));
+    assert_eq!(
+        profile["revocationList"],
+        format!("{BASE_URL}/issuers/{}/revocations/v2", h.issuer.id)
+    );
+
+    let key = h.get(&key_url.replace(BASE_URL, ""), Some(HTML)).await;
+    assert_eq!(key.status, StatusCode::OK);
+    assert_eq!(key.content_type(), LD_JSON);
+    let document = key.json();
+    assert_eq!(document["@context"], "https://w3id.org/openbadges/v2");
+    assert_eq!(document["type"], "CryptographicKey");
+    assert_eq!(document["id"], key_url);
+    assert_eq!(document["owner"], profile["id"]);
+    assert_eq!(document["publicKeyPem"], h.key.public().public_key_pem);
+
+    // A key under another issuer's path does not exist there.
+    let other = harness().await;
+    let foreign = h
+        .get(
+            &format!("/issuers/{}/keys/{}", h.issuer.id, other.key.key_id()),
+            None,
+        )
+        .await;
+    assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn revocation_lists_follow_the_store() {
+    let h = harness().await;
+    let claimed = h.seed_claimed().await;
+    let issued = h.seed_issued().await;
+    let list_path = format!("/issuers/{}/revocations", h.issuer.id);
+    let v2_path = format!("{list_path}/v2");
+
+    let empty = h.get(&list_path, None).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert_eq!(empty.content_type(), JSON);
+    assert_eq!(empty.header("cache-control"), "no-cache");
+    assert_eq!(
+        empty.json(),
+        serde_json::json!({
+            "id": format!("{BASE_URL}{list_path}"),
+            "issuer": format!("{BASE_URL}/issuers/{}", h.issuer.id),
+            "revokedCredential": [],
+        })
+    );
+
+    h.revoke(&claimed).await;
+    h.revoke(&issued).await;
+    let list = h.get(&list_path, None).await.json();
+    let v2_list = h.get(&v2_path, None).await;
+
+    assert_eq!(
+        list["revokedCredential"],
+        serde_json::json!([{
+            "id": format!("urn:uuid:{}", claimed.id),
+            "revoked": true,
+            "revocationReason": "Awarded in error",
+        }]),
+        "only the award that had been claimed"
+    );
+    assert_eq!(v2_list.status, StatusCode::OK);
+    assert_eq!(v2_list.content_type(), LD_JSON);
+    assert_eq!(
+        v2_list.json(),
+        serde_json::json!({
+            "@context": "https://w3id.org/openbadges/v2",
+            "type": "RevocationList",
+            "id": format!("{BASE_URL}{v2_path}"),
+            "issuer": format!("{BASE_URL}/issuers/{}", h.issuer.id),
+            "revokedAssertions": [
+                {
+                    "id": format!("urn:uuid:{}", claimed.id),
+                    "revocationReason": "Awarded in error",
+                },
+                {
+                    "id": format!("{BASE_URL}/assertions/{}", claimed.id),
+                    "revocationReason": "Awarded in error",
+                },
+            ],
+        })
+    );
+}
+
+#[tokio::test]
+async fn credential_endpoints_serve_frozen_bytes() {
+    let h = harness().await;
+    let award = h.seed_claimed().await;
+    let path = format!("/credentials/{}", award.id);
+
+    let before = h.get(&path, None).await;
+    assert_eq!(before.status, StatusCode::NOT_FOUND, "not minted yet");
+    let (json, jws) = h.mint(&award).await;
+
+    let ld = h.get(&path, None).await;
+    let plain = h.get(&path, Some(JSON)).await;
+    let download = h.get(&format!("{path}.json"), Some(HTML)).await;
+    let jwt = h.get(&format!("{path}.jwt"), None).await;
+    let page = h.get(&path, Some(HTML)).await;
+
+    assert_eq!(ld.status, StatusCode::OK);
+    assert_eq!(ld.content_type(), "application/vc+ld+json");
+    assert_eq!(ld.text(), json);
+    ld.assert_public();
+    assert_eq!(plain.content_type(), JSON);
+    assert_eq!(plain.text(), json);
+    assert_eq!(download.content_type(), "application/vc+ld+json");
+    assert_eq!(download.text(), json);
+    assert!(download.header("content-disposition").contains(".json"));
+    assert_eq!(jwt.status, StatusCode::OK);
+    assert_eq!(jwt.content_type(), "text/plain; charset=utf-8");
+    assert_eq!(jwt.text(), jws);
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.content_type().starts_with(HTML));
+    let html = page.text();
+    for link in [
+        format!("href=\"{BASE_URL}{path}.json\" download"),
+        format!("href=\"{BASE_URL}{path}.jwt\" download"),
+        format!("href=\"{BASE_URL}{path}/image.png\" download"),
+        format!("href=\"{BASE_URL}{path}/image.svg\" download"),
+    ] {
+        assert!(html.contains(&link), "missing {link}");
+    }
+
+    let redirect = h
+        .get(
+            &format!("/credentials/{}.jwt", award.id.to_string().to_uppercase()),
+            None,
+        )
+        .await;
+    assert_eq!(redirect.status, StatusCode::MOVED_PERMANENTLY);
+    assert_eq!(redirect.header("location"), format!("{BASE_URL}{path}.jwt"));
+}
+
+#[tokio::test]
+async fn revoked_credential_keeps_documents_but_not_images() {
+    let h = harness().await;
+    let claimed = h.seed_claimed().await;
+    let (json, jws) = h.mint(&claimed).await;
+    for key in [
+        format!("credentials/{}/image.png", claimed.id),
+        format!("assertions/{}/signed.png", claimed.id),
+    ] {
+        h.files
+            .put(&key, PNG_BYTES.to_vec(), "image/png")
+            .await
+            .unwrap();
+    }
+    h.files
+        .put(
+            &format!("assertions/{}/signed.jws", claimed.id),
+            b"a.b.c".to_vec(),
+            "text/plain; charset=utf-8",
+        )
+        .await
+        .unwrap();
+    let path = format!("/credentials/{}", claimed.id);
+    assert_eq!(
+        h.get(&format!("{path}/image.png"), None).await.status,
+        StatusCode::OK
+    );
+
+    h.revoke(&claimed).await;
+
+    assert_eq!(h.get(&path, None).await.text(), json);
+    assert_eq!(h.get(&format!("{path}.jwt"), None).await.text(), jws);
+    assert_eq!(
+        h.get(&format!("/assertions/{}/signed.jws", claimed.id), None)
+            .await
+            .text(),
+        "a.b.c"
+    );
+    for gone in [
+        format!("{path}/image.png"),
+        format!("{path}/image.svg"),
+        format!("/assertions/{}/signed.png", claimed.id),
+        format!("/assertions/{}/signed.svg", claimed.id),
+    ] {
+        let reply = h.get(&gone, None).await;
+        assert_eq!(reply.status, StatusCode::GONE, "{gone}");
+    }
+    assert_eq!(h.get(&path, Some(HTML)).await.status, StatusCode::GONE);
+}
+
+#[tokio::test]
+async fn unclaimed_award_has_no_credential() {
+    let h = harness().await;
+    let issued = h.seed_issued().await;
+
+    for path in [
+        format!("/credentials/{}", issued.id),
+        format!("/credentials/{}.jwt", issued.id),
+        format!("/credentials/{}/image.png", issued.id),
+        format!("/assertions/{}/signed.jws", issued.id),
+        "/credentials/333.jwt".to_owned(),
+    ] {
+        let reply = h.get(&path, None).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(reply.json()["error"]["code"], "not_found", "{path}");
+    }
 }

@@ -4,8 +4,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use accolade::domain::IssuerId;
+use accolade::keys::SigningAlgorithm;
 use accolade_local::import::export::ColumnOptions;
 use accolade_local::import::{Credentials, ImportOptions, run_import};
+use accolade_local::keys::{GenerateOptions, generate_keys, list_keys};
 use accolade_local::serve::{ServeOptions, serve_until_signal};
 use clap::{Args, Parser, Subcommand};
 
@@ -28,8 +31,17 @@ enum Command {
     Serve(ServeArgs),
     /// Award an achievement to the people who attended an event, from the event's CSV export.
     ImportCsv(Box<ImportArgs>),
+    /// Add and list the issuers' signing keys in a data folder.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create issuers and partner clients, list and disable clients, in the embedded store or
+    /// a deployment's DynamoDB table.
+    Admin(accolade_local::admin::AdminArgs),
     /// Time baking and unbaking of the images that DIR/manifest.json lists; prints JSON lines.
     BenchBake(bench::BenchBakeArgs),
+    /// Verify a badge (a baked PNG or SVG, JSON, a compact JWS, or a URL) and print a JSON
+    /// report; exits 0 when valid, 1 when not, 2 when the input cannot be read.
+    Verify(accolade_local::verify::VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -44,6 +56,39 @@ struct ServeArgs {
     /// It is recorded on first start and cannot change afterwards.
     #[arg(long, env = "PUBLIC_BASE_URL")]
     public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a signing key and make it the active one (rotation). Older keys stay published,
+    /// so badges signed with them stay verifiable.
+    Generate(KeysGenerateArgs),
+    /// List every issuer's keys, oldest first.
+    List(KeysListArgs),
+}
+
+#[derive(Debug, Args)]
+struct KeysGenerateArgs {
+    /// The issuer to add a key to [default: every issuer].
+    #[arg(long)]
+    issuer: Option<IssuerId>,
+    /// The signing algorithm: RS256 (RSA 2048) or ES256 (P-256). Signed Open Badges 2.0
+    /// assertions need an RS256 key.
+    #[arg(long, default_value = "RS256")]
+    alg: SigningAlgorithm,
+    /// The data folder of the stack.
+    #[arg(long, default_value = ".accolade")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct KeysListArgs {
+    /// The data folder of the stack.
+    #[arg(long, default_value = ".accolade")]
+    data_dir: PathBuf,
+    /// Print the keys as JSON instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -100,7 +145,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve_command(args),
         Command::ImportCsv(args) => import_command(*args),
+        Command::Keys(command) => keys_command(command),
+        Command::Admin(args) => accolade_local::admin::main(args),
         Command::BenchBake(args) => bench::run(args),
+        Command::Verify(args) => accolade_local::verify::main(args),
     }
 }
 
@@ -125,6 +173,58 @@ fn serve_command(args: ServeArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn keys_command(command: KeysCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (result, json) = match command {
+        KeysCommand::Generate(args) => {
+            let options = GenerateOptions {
+                data_dir: args.data_dir,
+                issuer: args.issuer,
+                algorithm: args.alg,
+            };
+            (runtime.block_on(generate_keys(&options)), false)
+        }
+        KeysCommand::List(args) => (runtime.block_on(list_keys(&args.data_dir)), args.json),
+    };
+    let listings = match result {
+        Ok(listings) => listings,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if json {
+        match serde_json::to_string_pretty(&listings) {
+            Ok(text) => println!("{text}"),
+            Err(error) => {
+                eprintln!("error: cannot write the key list: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+        return ExitCode::SUCCESS;
+    }
+    for key in listings {
+        println!(
+            "issuer {}  {}  {}  created {}{}\n    kid {}",
+            key.issuer_id,
+            key.algorithm,
+            key.key_id,
+            key.created_at,
+            if key.active { "  (active)" } else { "" },
+            key.kid
+                .as_deref()
+                .unwrap_or("(unknown until `accolade serve` has run once)")
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 fn import_command(args: ImportArgs) -> ExitCode {

@@ -25,11 +25,14 @@ use tokio::task::JoinSet;
 use crate::demo::{SeedPorts, ensure_demo};
 use crate::events::{ChangeHandler, HandlerError, HandlerFuture, run_consumer};
 use crate::import::Credentials;
+use crate::keys::{DEFAULT_ALGORITHM, ensure_issuer_keys, local_keys};
 use crate::secrets;
 
 /// The setting that pins the public base URL: Open Badges ids are minted from it and can
 /// never change once issued.
-const PUBLIC_URL_SETTING: &str = "public_base_url";
+pub const PUBLIC_URL_SETTING: &str = "public_base_url";
+/// The store file inside the data folder.
+pub const STORE_FILE: &str = "accolade.db";
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -102,7 +105,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
         .unwrap_or_else(|| format!("http://{addr}"));
     let urls = PublicUrls::parse(&requested_url)?;
 
-    let store = Arc::new(SqliteStore::open(data_dir.join("accolade.db"))?);
+    let store = Arc::new(SqliteStore::open(data_dir.join(STORE_FILE))?);
     let pinned = store
         .put_setting_if_absent(PUBLIC_URL_SETTING, urls.base())
         .await?;
@@ -141,6 +144,15 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
         data_dir,
     )
     .await?;
+    let keys = Arc::new(local_keys(&store, data_dir));
+    ensure_issuer_keys(
+        dyn_store.as_ref(),
+        keys.as_ref(),
+        clock.as_ref(),
+        DEFAULT_ALGORITHM,
+    )
+    .await
+    .context("cannot give every issuer a signing key")?;
 
     let app = Router::new()
         .merge(issue_awards::router(issue_awards::PartnerApi {
@@ -163,6 +175,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
             serve_assertions::ServeAssertions {
                 store: dyn_store.clone(),
                 files: files.clone(),
+                keys: keys.clone(),
                 urls: urls.clone(),
             },
         ))
@@ -181,6 +194,8 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
     let bake_images = Arc::new(BakeImagesHandler(bake_images::BakeImages {
         store: dyn_store.clone(),
         files: files.clone(),
+        keys,
+        random: random.clone(),
         urls: urls.clone(),
     }));
 

@@ -27,10 +27,12 @@
 mod folder;
 mod jwk;
 mod material;
+mod memory;
 
 pub use folder::KeyFolder;
 pub use jwk::{JwkSet, PublicJwk, PublishedJwk, jwk_set};
 pub use material::{SigningKey, rsa_key_bits};
+pub use memory::MemorySigningKeys;
 
 use std::fmt;
 use std::str::FromStr;

@@ -5,6 +5,9 @@
 use serde::Serialize;
 
 use crate::domain::{Achievement, Award, ClaimRecord, Issuer, StoredImage};
+use crate::keys::PublicKeyRecord;
+use crate::openbadges::revocation::assertion_revocation_list_url;
+use crate::openbadges::signed::profile_public_keys;
 use crate::urls::PublicUrls;
 
 /// The Open Badges 2.0 JSON-LD context.
@@ -27,9 +30,21 @@ pub struct IssuerProfile {
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The URLs of the issuer's `CryptographicKey` documents, for signed assertions.
+    #[serde(rename = "publicKey", skip_serializing_if = "Vec::is_empty")]
+    pub public_key: Vec<String>,
+    /// The URL of the issuer's `RevocationList` of signed assertions.
+    #[serde(rename = "revocationList")]
+    pub revocation_list: String,
 }
 
-pub fn issuer_profile(issuer: &Issuer, urls: &PublicUrls) -> IssuerProfile {
+/// The Issuer Profile, linking every key of `keys` that belongs to the issuer (oldest
+/// first) and its revocation list.
+pub fn issuer_profile(
+    issuer: &Issuer,
+    urls: &PublicUrls,
+    keys: &[PublicKeyRecord],
+) -> IssuerProfile {
     IssuerProfile {
         context: CONTEXT,
         kind: "Issuer",
@@ -42,6 +57,8 @@ pub fn issuer_profile(issuer: &Issuer, urls: &PublicUrls) -> IssuerProfile {
             .image
             .as_ref()
             .map(|image| urls.issuer_image(issuer.id, image.extension())),
+        public_key: profile_public_keys(issuer.id, keys, urls),
+        revocation_list: assertion_revocation_list_url(urls, issuer.id),
     }
 }
 

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod awards;
 pub mod issuer;
 pub mod token;
+pub mod verify;
 
 use std::str::FromStr;
 
