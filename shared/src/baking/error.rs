@@ -137,6 +137,22 @@ pub enum ImageError {
         reason: String,
     },
 
+    /// The SVG carries content that runs script or loads a resource from outside the file when
+    /// the image is embedded in a web page: a `<script>` or `<foreignObject>` element, an event
+    /// handler attribute, a `javascript:` URL, a reference to another file or site, or an
+    /// `<?xml-stylesheet?>` instruction.
+    #[error(
+        "the SVG contains {found} at byte {offset}, which can run script or load content from \
+         outside the image wherever the badge is shown: remove it from the SVG, or upload the \
+         design as a PNG"
+    )]
+    UnsafeSvg {
+        /// The element, attribute or instruction found, e.g. `the element <script>`.
+        found: String,
+        /// Byte offset of the start tag or instruction that carries it.
+        offset: usize,
+    },
+
     /// The SVG is not encoded in UTF-8.
     #[error(
         "the SVG is encoded as {encoding}, but only UTF-8 SVG files can be baked: save it as UTF-8"
@@ -189,6 +205,7 @@ impl ImageError {
             ImageError::NotSvg { .. } => "not_svg",
             ImageError::MalformedSvg { .. } => "malformed_svg",
             ImageError::UnsafeXml { .. } => "unsafe_xml",
+            ImageError::UnsafeSvg { .. } => "unsafe_svg",
             ImageError::UnsupportedEncoding { .. } => "unsupported_encoding",
             ImageError::ImageAlreadyBaked { .. } => "image_already_baked",
         }

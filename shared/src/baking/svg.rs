@@ -29,6 +29,10 @@
 
 use quick_xml::events::{BytesStart, Event};
 
+mod safety;
+
+use safety::{unsafe_in_css, unsafe_in_element, unsafe_svg};
+
 use super::{
     BadgeFormat, BakeError, BakeInput, ImageError, ImageInfo, ImageKind, Payload, PayloadKind,
     SVG_NAMESPACE, UnbakeError, UnbakeWarning, Unbaked, payload,
@@ -150,6 +154,9 @@ struct Found {
 struct Scan {
     root: Root,
     found: Vec<Found>,
+    /// The first unsafe content found (see [`ImageError::UnsafeSvg`]). [`bake`] and [`inspect`]
+    /// refuse it; [`unbake`] reads the badge data anyway, because reading never renders the image.
+    unsafe_content: Option<ImageError>,
 }
 
 fn malformed(offset: usize, reason: impl Into<String>) -> ImageError {
@@ -450,6 +457,9 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
     // The badge element being read: (index in `found`, depth of the element).
     let mut capture: Option<(usize, usize)> = None;
     let mut first_event = true;
+    let mut unsafe_content: Option<ImageError> = None;
+    // The `<style>` element being read: (its depth, its offset, the CSS text so far).
+    let mut style: Option<(usize, usize, String)> = None;
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         let event = reader.read_event().map_err(|e| {
@@ -490,6 +500,12 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                 if pi.target().eq_ignore_ascii_case(b"xml") {
                     return Err(malformed(offset, "an XML declaration may only come first"));
                 }
+                if pi.target().eq_ignore_ascii_case(b"xml-stylesheet") && unsafe_content.is_none() {
+                    unsafe_content = Some(unsafe_svg(
+                        "the processing instruction <?xml-stylesheet?> (a style sheet loaded from another file)",
+                        offset,
+                    ));
+                }
             }
             Event::DocType(doctype) => {
                 if root.is_some() || seen_doctype {
@@ -513,6 +529,9 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                 } else if let Some((i, _)) = capture {
                     found[i].content.push_str(&normalize_eol(raw));
                 }
+                if let Some((_, _, css)) = style.as_mut() {
+                    css.push_str(raw);
+                }
             }
             Event::CData(c) => {
                 if !in_root {
@@ -521,10 +540,13 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                         "there is a CDATA section outside the root element",
                     ));
                 }
+                let raw = std::str::from_utf8(c.as_ref())
+                    .map_err(|_| malformed(offset, "CDATA is not UTF-8"))?;
                 if let Some((i, _)) = capture {
-                    let raw = std::str::from_utf8(c.as_ref())
-                        .map_err(|_| malformed(offset, "CDATA is not UTF-8"))?;
                     found[i].content.push_str(&normalize_eol(raw));
+                }
+                if let Some((_, _, css)) = style.as_mut() {
+                    css.push_str(raw);
                 }
             }
             Event::GeneralRef(r) => {
@@ -552,6 +574,12 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                     )));
                 }
                 let tag = open_element(e, offset, &mut scopes)?;
+                if unsafe_content.is_none() {
+                    unsafe_content = unsafe_in_element(e, &tag, &scopes, offset)?;
+                }
+                if tag.local == "style" && !empty && style.is_none() {
+                    style = Some((depth, offset, String::new()));
+                }
                 if root.is_none() {
                     if tag.local != "svg" || tag.ns.as_deref() != Some(SVG_NAMESPACE) {
                         let ns = tag.ns.as_deref().unwrap_or("no namespace");
@@ -603,6 +631,13 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             }
             Event::End(_) => {
                 scopes.pop();
+                if let Some((d, style_offset, css)) = style.take_if(|(d, _, _)| *d == scopes.len())
+                {
+                    debug_assert_eq!(d, scopes.len());
+                    if unsafe_content.is_none() {
+                        unsafe_content = unsafe_in_css(&css, "a <style> element", style_offset);
+                    }
+                }
                 if let Some((i, d)) = capture
                     && d == scopes.len()
                 {
@@ -627,7 +662,11 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
             "the document ends before the root element is closed (the file is cut short)",
         ));
     }
-    Ok(Scan { root, found })
+    Ok(Scan {
+        root,
+        found,
+        unsafe_content,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -774,7 +813,10 @@ fn splice(
 
 /// Bakes `input` into an SVG (see the [module documentation](self)).
 pub fn bake(svg: &[u8], format: BadgeFormat, input: BakeInput<'_>) -> Result<Vec<u8>, BakeError> {
-    let scan = scan(svg)?;
+    let mut scan = scan(svg)?;
+    if let Some(error) = scan.unsafe_content.take() {
+        return Err(error.into());
+    }
     let json = payload::check_for_bake(format, &input)?;
     let text = input.payload.text();
     check_xml_safe(text)?;
@@ -927,7 +969,10 @@ fn to_pixels(v: Option<f64>) -> u32 {
 
 /// Structural check of an SVG for [`inspect_image`](super::inspect_image).
 pub(crate) fn inspect(svg: &[u8]) -> Result<ImageInfo, ImageError> {
-    let scan = scan(svg)?;
+    let mut scan = scan(svg)?;
+    if let Some(error) = scan.unsafe_content.take() {
+        return Err(error);
+    }
     let vb = scan.root.view_box.as_deref().and_then(view_box_size);
     let width = scan
         .root
