@@ -104,6 +104,17 @@ fn holiday_course_journey() {
         narrative: Some("Played in the holiday course orchestra for a week.".to_owned()),
         dry_run: false,
     };
+    // A mistyped achievement id stops the import before anything is sent.
+    let mistyped = ImportOptions {
+        achievement_id: "8c0b7a52-5b8e-4d2c-9a53-3f5de0a1c6e4".to_owned(),
+        ..options.clone()
+    };
+    let error = run_import(&mistyped, &mut std::io::sink()).expect_err("unknown achievement");
+    assert!(
+        error.to_string().contains("no achievement 8c0b7a52"),
+        "{error}"
+    );
+
     let report = run_import(&options, &mut std::io::sink()).expect("import");
     assert_eq!(report.awarded.len(), ATTENDEES, "{report:?}");
     assert_eq!(report.duplicates.len(), 1);
@@ -111,21 +122,32 @@ fn holiday_course_journey() {
     assert_eq!(report.skipped.len(), 2);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
 
-    // Running the same import again awards nothing new.
+    // Running the same import again awards nothing new, and says so for every row.
     let again = run_import(&options, &mut std::io::sink()).expect("second import");
-    assert_eq!(again.awarded.len() + again.already_awarded.len(), ATTENDEES);
-    assert_eq!(
-        again
-            .awarded
-            .iter()
-            .map(|a| &a.award_id)
-            .collect::<Vec<_>>(),
-        report
-            .awarded
-            .iter()
-            .map(|a| &a.award_id)
-            .collect::<Vec<_>>()
-    );
+    assert!(again.awarded.is_empty(), "{:?}", again.awarded);
+    assert_eq!(again.already_awarded.len(), ATTENDEES);
+    for (note, first) in again.already_awarded.iter().zip(&report.awarded) {
+        assert_eq!(note.line, first.line);
+        assert!(note.message.contains(&first.award_id), "{}", note.message);
+    }
+
+    // Another narrative is a new request, and the duplicate check still awards no one twice.
+    let reworded = ImportOptions {
+        narrative: Some("Took part in the holiday course.".to_owned()),
+        ..options.clone()
+    };
+    let third = run_import(&reworded, &mut std::io::sink()).expect("reworded import");
+    assert!(third.awarded.is_empty(), "{:?}", third.awarded);
+    assert_eq!(third.already_awarded.len(), ATTENDEES);
+
+    // A dry run lists what it would send and sends nothing.
+    let dry = ImportOptions {
+        dry_run: true,
+        ..options.clone()
+    };
+    let planned = run_import(&dry, &mut std::io::sink()).expect("dry run");
+    assert_eq!(planned.would_award.len(), ATTENDEES);
+    assert!(planned.awarded.is_empty());
 
     // One claim email per award, with the link in both parts.
     let emails = stack.wait_for_emails(ATTENDEES, Duration::from_secs(20));

@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Credentials;
-use super::export::PlannedAward;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -50,8 +49,9 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
-    /// Gets an access token with the client credentials. `server`, when given, replaces the
-    /// origin of the URLs in the credentials file.
+    /// Gets an access token with every scope the client has (the import needs `awards:write`,
+    /// and reads the achievement with `achievements:read` when the client has it). `server`,
+    /// when given, replaces the origin of the URLs in the credentials file.
     pub fn connect(credentials: &Credentials, server: Option<&str>) -> Result<Self, ClientError> {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -75,7 +75,6 @@ impl ApiClient {
                 ("grant_type", "client_credentials"),
                 ("client_id", credentials.client_id.as_str()),
                 ("client_secret", credentials.client_secret.as_str()),
-                ("scope", "awards:write awards:read"),
             ])
             .map_err(|error| ClientError::Unreachable {
                 url: token_url.clone(),
@@ -108,39 +107,89 @@ impl ApiClient {
         })
     }
 
-    /// Sends one batch and returns a result per item, in order.
-    pub fn award_batch(
-        &self,
-        achievement_id: &str,
-        awards: &[PlannedAward],
-        idempotency_key: &str,
-    ) -> Result<Vec<BatchItemResult>, ClientError> {
-        let items: Vec<Value> = awards
-            .iter()
-            .map(|award| {
-                json!({
-                    "achievement_id": achievement_id,
-                    "recipient": {
-                        "email": award.email,
-                        "name": award.name,
-                        "delivery_email": award.delivery_email,
-                    },
-                    "narrative": award.narrative,
-                })
-            })
-            .collect();
-        let url = format!("{}/awards/batch", self.api_url);
+    /// Checks that the achievement exists and this client may award it, before any batch is
+    /// sent, so a mistyped id stops the import with one clear message.
+    pub fn check_achievement(&self, achievement_id: &str) -> Result<(), ClientError> {
+        let url = format!("{}/achievements/{achievement_id}", self.api_url);
         let mut response = self
             .agent
-            .post(&url)
+            .get(&url)
             .header("Authorization", &format!("Bearer {}", self.access_token))
-            .header("Idempotency-Key", idempotency_key)
-            .send_json(json!({ "items": items }))
+            .call()
             .map_err(|error| ClientError::Unreachable {
                 url: url.clone(),
                 message: error.to_string(),
             })?;
         let status = response.status().as_u16();
+        // A client without `achievements:read` cannot look the id up; the batch then reports
+        // an unknown achievement on every row instead.
+        if status == 200 || status == 403 {
+            return Ok(());
+        }
+        let body: Value = response.body_mut().read_json().unwrap_or(Value::Null);
+        let reason = body["error"]["message"]
+            .as_str()
+            .unwrap_or("no reason given");
+        let message = if status == 404 {
+            format!(
+                "there is no achievement {achievement_id} for this client's issuer ({reason}); list them with GET /v1/achievements, or see the achievement ids that `accolade serve` logs at start"
+            )
+        } else {
+            reason.to_owned()
+        };
+        Err(ClientError::Rejected {
+            url,
+            status,
+            message,
+        })
+    }
+
+    /// Sends one batch body (`{"items": [...]}`) and returns a result per item, in order.
+    ///
+    /// A 409 `request_in_flight` (the same key is still running, say after an earlier run was
+    /// stopped), a 5xx, or a connection failure is retried with the same key, which is safe
+    /// because the server answers a key at most once.
+    pub fn award_batch(
+        &self,
+        body: &Value,
+        item_count: usize,
+        idempotency_key: &str,
+    ) -> Result<BatchResponse, ClientError> {
+        let url = format!("{}/awards/batch", self.api_url);
+        let mut attempt = 1;
+        let mut response = loop {
+            let sent = self
+                .agent
+                .post(&url)
+                .header("Authorization", &format!("Bearer {}", self.access_token))
+                .header("Idempotency-Key", idempotency_key)
+                .send_json(body);
+            let wait = match &sent {
+                Ok(response) if response.status() == 409 || response.status().is_server_error() => {
+                    retry_after(response)
+                }
+                Ok(_) => None,
+                Err(_) => Some(Duration::from_secs(2)),
+            };
+            match (wait, sent) {
+                (Some(wait), _) if attempt < MAX_ATTEMPTS => {
+                    attempt += 1;
+                    std::thread::sleep(wait);
+                }
+                (_, Ok(response)) => break response,
+                (_, Err(error)) => {
+                    return Err(ClientError::Unreachable {
+                        url,
+                        message: format!("{error} (tried {attempt} times)"),
+                    });
+                }
+            }
+        };
+        let status = response.status().as_u16();
+        let replayed = response
+            .headers()
+            .get("Idempotent-Replayed")
+            .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"true"));
         let body: Value =
             response
                 .body_mut()
@@ -167,12 +216,12 @@ impl ApiClient {
                 url: url.clone(),
                 message: "no items array".to_owned(),
             })?;
-        let mut by_index = vec![None; awards.len()];
+        let mut by_index = vec![None; item_count];
         for result in results {
             let Some(index) = result["index"]
                 .as_u64()
                 .map(|index| index as usize)
-                .filter(|index| *index < awards.len())
+                .filter(|index| *index < item_count)
             else {
                 return Err(ClientError::BadResponse {
                     url,
@@ -181,7 +230,7 @@ impl ApiClient {
             };
             by_index[index] = Some(item_result(result));
         }
-        by_index
+        let items = by_index
             .into_iter()
             .enumerate()
             .map(|(index, result)| {
@@ -190,8 +239,35 @@ impl ApiClient {
                     message: format!("no result for item {index}"),
                 })
             })
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok(BatchResponse { items, replayed })
     }
+}
+
+/// The answer to one batch.
+#[derive(Debug, Clone)]
+pub struct BatchResponse {
+    pub items: Vec<BatchItemResult>,
+    /// The server replayed the stored answer of an earlier request with the same key, so the
+    /// awards in it were made by an earlier run.
+    pub replayed: bool,
+}
+
+/// How many times one batch is sent before the import gives up on it.
+const MAX_ATTEMPTS: u32 = 6;
+
+/// The wait before retrying a 409 or 5xx answer: its `Retry-After` in seconds (at most 30),
+/// else 2 seconds. A 409 other than `request_in_flight` cannot be told apart here without
+/// the body, but the batch route answers no other 409 for the whole request.
+fn retry_after(response: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
+    let seconds = response
+        .headers()
+        .get("Retry-After")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(2)
+        .min(30);
+    Some(Duration::from_secs(seconds))
 }
 
 fn item_result(result: &Value) -> BatchItemResult {

@@ -92,32 +92,37 @@ pub fn plan_import(
         return Err(ExportError::Empty);
     }
 
-    let (header_index, delimiter) = find_header(text, options).ok_or(ExportError::NoHeader)?;
+    let (header_start, delimiter) = find_header(text, options)?;
+    // The reader starts at the header row, so preamble lines (blank, whitespace or titles)
+    // never shift which record is the header; line numbers still count from the file's start.
+    let lines_before = text[..header_start].matches('\n').count() as u64;
+    let malformed = |error: csv::Error| {
+        let line = error.position().map_or(0, csv::Position::line);
+        ExportError::Malformed {
+            line: line + lines_before,
+            message: error.to_string(),
+        }
+    };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
-        .from_reader(text.as_bytes());
+        .from_reader(&text.as_bytes()[header_start..]);
 
     let mut records = reader.records();
-    let mut header = None;
-    for (index, record) in records.by_ref().enumerate() {
-        let record = record.map_err(malformed)?;
-        if index == header_index {
-            header = Some(record);
-            break;
-        }
-    }
-    let header = header.ok_or(ExportError::NoHeader)?;
+    let header = records
+        .next()
+        .ok_or(ExportError::NoHeader)?
+        .map_err(malformed)?;
     let columns = Columns::detect(&header, options)?;
 
     let mut plan = ImportPlan::default();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for record in records {
         let record = record.map_err(malformed)?;
-        let line = record
-            .position()
-            .map_or(0, |position| line_at(text, position.byte()));
+        let line = record.position().map_or(0, |position| {
+            line_at(text, header_start as u64 + position.byte())
+        });
         if record.iter().all(|field| field.trim().is_empty()) {
             continue;
         }
@@ -224,14 +229,6 @@ fn line_at(text: &str, offset: u64) -> u64 {
     1 + bytes[..start].iter().filter(|byte| **byte == b'\n').count() as u64
 }
 
-fn malformed(error: csv::Error) -> ExportError {
-    let line = error.position().map_or(0, csv::Position::line);
-    ExportError::Malformed {
-        line,
-        message: error.to_string(),
-    }
-}
-
 fn parse_optional_email(raw: &str) -> Result<Option<EmailAddress>, String> {
     if raw.is_empty() {
         return Ok(None);
@@ -320,30 +317,54 @@ fn is_recipient_email(key: &str) -> bool {
     NAMES.contains(&key)
 }
 
-/// Finds the header row (the first of the first 10 non-empty lines that names an email
-/// column) and the delimiter that splits it into the most fields.
-fn find_header(text: &str, options: &ColumnOptions) -> Option<(usize, u8)> {
-    let wanted: Vec<String> = [&options.email, &options.delivery_email]
+/// Finds the header row (the first of the first 10 non-blank lines that names an email
+/// column) and returns its byte offset and the delimiter that splits it into the most fields.
+///
+/// When `--email-column` or `--delivery-email-column` names a column that no line has, the
+/// row that the automatic rules find is returned instead, so the caller reports the unknown
+/// column together with the columns the file does have.
+fn find_header(text: &str, options: &ColumnOptions) -> Result<(usize, u8), ExportError> {
+    let named: Vec<String> = [&options.email, &options.delivery_email]
         .into_iter()
         .flatten()
         .map(|name| normalise(name))
         .collect();
-    let lines = text.lines().filter(|line| !line.trim().is_empty()).take(10);
-    for (index, line) in lines.enumerate() {
+    if !named.is_empty()
+        && let Some(found) = header_line(text, &|key| named.iter().any(|name| name == key))
+    {
+        return Ok(found);
+    }
+    header_line(text, &|key| {
+        is_recipient_email(key) || is_guardian_email(key)
+    })
+    .ok_or(ExportError::NoHeader)
+}
+
+/// The byte offset and delimiter of the first of the first 10 non-blank lines with a cell
+/// that `is_email_column` accepts.
+fn header_line(text: &str, is_email_column: &dyn Fn(&str) -> bool) -> Option<(usize, u8)> {
+    let mut start = 0;
+    let mut non_blank = 0;
+    for line in text.split_inclusive('\n') {
+        let line_start = start;
+        start += line.len();
+        if line.trim().is_empty() {
+            continue;
+        }
+        non_blank += 1;
+        if non_blank > 10 {
+            break;
+        }
         let delimiter = [b',', b';', b'\t', b'|']
             .into_iter()
             .max_by_key(|candidate| line.bytes().filter(|byte| byte == candidate).count())
             .unwrap_or(b',');
-        let keys: Vec<String> = line
+        let names_email = line
+            .trim_end_matches(['\r', '\n'])
             .split(delimiter as char)
-            .map(|cell| normalise(cell.trim_matches('"')))
-            .collect();
-        let names_email = keys.iter().any(|key| {
-            wanted.contains(key)
-                || (wanted.is_empty() && (is_recipient_email(key) || is_guardian_email(key)))
-        });
+            .any(|cell| is_email_column(&normalise(cell.trim_matches('"'))));
         if names_email {
-            return Some((index, delimiter));
+            return Some((line_start, delimiter));
         }
     }
     None
@@ -528,6 +549,28 @@ mod tests {
         assert_eq!(plan.skipped.len(), 1);
         assert_eq!(plan.awards[0].line, 4);
         assert_eq!(plan.skipped[0].line, 5);
+    }
+
+    #[test]
+    fn header_after_whitespace_only_lines() {
+        let export = "Holiday course\n   \n\t\nName,Email\nAda,ada@example.org\n";
+        let plan = plan_import(export.as_bytes(), &ColumnOptions::default(), None).unwrap();
+        assert_eq!(plan.awards.len(), 1);
+        assert_eq!(plan.awards[0].name, "Ada");
+        assert_eq!(plan.awards[0].line, 5);
+    }
+
+    #[test]
+    fn unknown_email_column_lists_columns() {
+        let export = "Name,Email\nAda,ada@example.org\n";
+        let options = ColumnOptions {
+            email: Some("Contact".to_owned()),
+            ..ColumnOptions::default()
+        };
+        let error = plan_import(export.as_bytes(), &options, None).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("\"Contact\""), "{message}");
+        assert!(message.contains("Name, Email"), "{message}");
     }
 
     #[test]

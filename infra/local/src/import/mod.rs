@@ -8,9 +8,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use self::client::{ApiClient, BatchItemResult};
-use self::export::{ColumnOptions, ImportPlan, RowNote, plan_import};
+use self::export::{ColumnOptions, ImportPlan, PlannedAward, RowNote, plan_import};
 use accolade::crypto::sha256_hex;
 
 /// The maximum number of awards in one call of the batch endpoint.
@@ -43,6 +44,9 @@ pub struct ImportOptions {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ImportReport {
     pub data_rows: usize,
+    /// The awards a dry run would send; empty when the import sends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_award: Vec<PlannedAward>,
     pub awarded: Vec<Awarded>,
     pub already_awarded: Vec<RowNote>,
     pub skipped: Vec<RowNote>,
@@ -83,6 +87,18 @@ impl ImportReport {
             ("Already awarded", &self.already_awarded),
             ("Failed", &self.failed),
         ];
+        if !self.would_award.is_empty() {
+            writeln!(out, "Would award (dry run, nothing sent):")?;
+            for award in &self.would_award {
+                let address = match (&award.email, &award.delivery_email) {
+                    (Some(email), Some(delivery)) => format!("{email}, emailed to {delivery}"),
+                    (Some(email), None) => email.clone(),
+                    (None, Some(delivery)) => format!("emailed to {delivery}"),
+                    (None, None) => String::new(),
+                };
+                writeln!(out, "  line {}: {} <{address}>", award.line, award.name)?;
+            }
+        }
         for (title, notes) in sections {
             if notes.is_empty() {
                 continue;
@@ -91,6 +107,17 @@ impl ImportReport {
             for note in notes {
                 writeln!(out, "  line {}: {}", note.line, note.message)?;
             }
+        }
+        if !self.would_award.is_empty() {
+            return writeln!(
+                out,
+                "{} rows: {} would be awarded, {} skipped, {} duplicate, {} invalid",
+                self.data_rows,
+                self.would_award.len(),
+                self.skipped.len(),
+                self.duplicates.len(),
+                self.invalid.len()
+            );
         }
         writeln!(
             out,
@@ -120,8 +147,16 @@ pub enum ImportError {
     Api(#[from] client::ClientError),
 }
 
+/// The largest batch body the import sends, in bytes: under the API's 2 MiB request limit,
+/// with room for long narratives.
+pub const MAX_BATCH_BYTES: usize = 1536 * 1024;
+
 /// Plans the import and, unless it is a dry run, sends it in batches. Progress goes to
 /// `progress` (stderr for the command) once per batch.
+///
+/// When a batch cannot be sent (the server is down, or keeps answering 5xx), the import
+/// stops there: the report lists that batch's rows and the later ones as failed, with the
+/// reason, and the rows already awarded stay in it. Running the same import again is safe.
 pub fn run_import(
     options: &ImportOptions,
     progress: &mut dyn Write,
@@ -132,47 +167,156 @@ pub fn run_import(
     })?;
     let plan = plan_import(&bytes, &options.columns, options.narrative.as_deref())?;
     let mut report = ImportReport::from_plan(&plan);
-    if options.dry_run || plan.awards.is_empty() {
+    if options.dry_run {
+        report.would_award = plan.awards;
+        return Ok(report);
+    }
+    if plan.awards.is_empty() {
         return Ok(report);
     }
 
     let client = ApiClient::connect(&options.credentials, options.server.as_deref())?;
-    // The key depends only on the file, the achievement and the batch, so running the same
-    // import again (after a timeout, say) replays the first responses instead of awarding twice.
-    let file_key = &sha256_hex(&bytes)[..24];
+    client.check_achievement(&options.achievement_id)?;
+    let batches = batches(&options.achievement_id, &plan.awards);
     let total = plan.awards.len();
-    for (batch_number, batch) in plan.awards.chunks(BATCH_SIZE).enumerate() {
-        let key = format!(
-            "import-{file_key}-{}-{batch_number}",
-            options.achievement_id
-        );
-        let results = client.award_batch(&options.achievement_id, batch, &key)?;
-        for (planned, result) in batch.iter().zip(results) {
-            match result {
-                BatchItemResult::Awarded { award_id } => report.awarded.push(Awarded {
-                    line: planned.line,
-                    award_id,
-                }),
-                BatchItemResult::AlreadyAwarded { existing_award_id } => {
-                    report.already_awarded.push(RowNote {
+    let mut done = 0;
+    for (index, (awards, body)) in batches.iter().enumerate() {
+        // The key is the hash of the batch body, so rerunning the same import replays the
+        // first answers, and any change (another narrative, a corrected row) is a new request
+        // that the server's duplicate check still keeps from awarding anyone twice.
+        let key = format!("import-{}", &sha256_hex(body.to_string().as_bytes())[..40]);
+        let response = match client.award_batch(body, awards.len(), &key) {
+            Ok(response) => response,
+            Err(error) => {
+                let reason = format!("not sent: {error}");
+                for (rest, _) in &batches[index..] {
+                    report.failed.extend(rest.iter().map(|planned| RowNote {
                         line: planned.line,
-                        message: format!(
-                            "this recipient already has this badge (award {existing_award_id})"
-                        ),
-                    })
+                        message: reason.clone(),
+                    }));
                 }
-                BatchItemResult::Failed {
-                    status,
-                    code,
-                    message,
-                } => report.failed.push(RowNote {
-                    line: planned.line,
-                    message: format!("{status} {code}: {message}"),
-                }),
+                let _ = writeln!(progress, "stopped after {done}/{total} awards: {error}");
+                return Ok(report);
             }
+        };
+        for (planned, result) in awards.iter().zip(response.items) {
+            report.record(planned.line, result, response.replayed);
         }
-        let done = (batch_number * BATCH_SIZE + batch.len()).min(total);
+        done += awards.len();
         let _ = writeln!(progress, "sent {done}/{total} awards");
     }
     Ok(report)
+}
+
+impl ImportReport {
+    fn record(&mut self, line: u64, result: BatchItemResult, replayed: bool) {
+        match result {
+            BatchItemResult::Awarded { award_id } if replayed => {
+                self.already_awarded.push(RowNote {
+                    line,
+                    message: format!("awarded by an earlier run of this import (award {award_id})"),
+                })
+            }
+            BatchItemResult::Awarded { award_id } => self.awarded.push(Awarded { line, award_id }),
+            BatchItemResult::AlreadyAwarded { existing_award_id } => {
+                self.already_awarded.push(RowNote {
+                    line,
+                    message: format!(
+                        "this recipient already has this badge (award {existing_award_id})"
+                    ),
+                })
+            }
+            BatchItemResult::Failed {
+                status,
+                code,
+                message,
+            } => self.failed.push(RowNote {
+                line,
+                message: format!("{status} {code}: {message}"),
+            }),
+        }
+    }
+}
+
+/// Splits the planned awards into batch bodies of at most [`BATCH_SIZE`] items and
+/// [`MAX_BATCH_BYTES`] bytes, in file order.
+fn batches<'a>(
+    achievement_id: &str,
+    awards: &'a [PlannedAward],
+) -> Vec<(&'a [PlannedAward], Value)> {
+    let item = |award: &PlannedAward| {
+        json!({
+            "achievement_id": achievement_id,
+            "recipient": {
+                "email": award.email,
+                "name": award.name,
+                "delivery_email": award.delivery_email,
+            },
+            "narrative": award.narrative,
+        })
+    };
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut items = Vec::new();
+    let mut size = 0;
+    for (index, award) in awards.iter().enumerate() {
+        let value = item(award);
+        let value_size = value.to_string().len() + 1;
+        if !items.is_empty() && (items.len() == BATCH_SIZE || size + value_size > MAX_BATCH_BYTES) {
+            batches.push((
+                &awards[start..index],
+                json!({ "items": std::mem::take(&mut items) }),
+            ));
+            start = index;
+            size = 0;
+        }
+        size += value_size;
+        items.push(value);
+    }
+    if !items.is_empty() {
+        batches.push((&awards[start..], json!({ "items": items })));
+    }
+    batches
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn planned(line: u64, narrative_len: usize) -> PlannedAward {
+        PlannedAward {
+            line,
+            email: Some(format!("person{line}@example.org")),
+            name: format!("Person {line}"),
+            delivery_email: None,
+            narrative: Some("n".repeat(narrative_len)),
+        }
+    }
+
+    #[test]
+    fn batches_split_by_count() {
+        let awards: Vec<_> = (1..=1_200).map(|line| planned(line, 10)).collect();
+        let sizes: Vec<usize> = batches("a", &awards)
+            .iter()
+            .map(|(rows, _)| rows.len())
+            .collect();
+        assert_eq!(sizes, [500, 500, 200]);
+    }
+
+    #[test]
+    fn batches_split_by_size() {
+        // 300 narratives of 20,000 characters are about 6 MB: no body may pass the limit.
+        let awards: Vec<_> = (1..=300).map(|line| planned(line, 20_000)).collect();
+        let batches = batches("a", &awards);
+        assert!(batches.len() >= 4, "{} batches", batches.len());
+        for (rows, body) in &batches {
+            assert!(body.to_string().len() <= MAX_BATCH_BYTES);
+            assert_eq!(body["items"].as_array().map(Vec::len), Some(rows.len()));
+        }
+        let lines: Vec<u64> = batches
+            .iter()
+            .flat_map(|(rows, _)| rows.iter().map(|row| row.line))
+            .collect();
+        assert_eq!(lines, (1..=300).collect::<Vec<_>>());
+    }
 }
