@@ -122,7 +122,7 @@ fn holiday_course_journey() {
     assert_eq!(report.skipped.len(), 2);
     assert!(report.failed.is_empty(), "{:?}", report.failed);
 
-    // Running the same import again awards nothing new, and says so for every row.
+    // Running the same import again awards nothing new, and reports every row as already awarded.
     let again = run_import(&options, &mut std::io::sink()).expect("second import");
     assert!(again.awarded.is_empty(), "{:?}", again.awarded);
     assert_eq!(again.already_awarded.len(), ATTENDEES);

@@ -148,7 +148,7 @@ impl ApiClient {
     ///
     /// A 409 `request_in_flight` (the same key is still running, say after an earlier run was
     /// stopped), a 5xx, or a connection failure is retried with the same key, which is safe
-    /// because the server answers a key at most once.
+    /// because the server runs each key at most once.
     pub fn award_batch(
         &self,
         body: &Value,
@@ -244,11 +244,11 @@ impl ApiClient {
     }
 }
 
-/// The answer to one batch.
+/// The response to one batch.
 #[derive(Debug, Clone)]
 pub struct BatchResponse {
     pub items: Vec<BatchItemResult>,
-    /// The server replayed the stored answer of an earlier request with the same key, so the
+    /// The server replayed the stored response of an earlier request with the same key, so the
     /// awards in it were made by an earlier run.
     pub replayed: bool,
 }
@@ -256,9 +256,9 @@ pub struct BatchResponse {
 /// How many times one batch is sent before the import gives up on it.
 const MAX_ATTEMPTS: u32 = 6;
 
-/// The wait before retrying a 409 or 5xx answer: its `Retry-After` in seconds (at most 30),
-/// else 2 seconds. A 409 other than `request_in_flight` cannot be told apart here without
-/// the body, but the batch route answers no other 409 for the whole request.
+/// Returns the wait before retrying a 409 or 5xx response: its `Retry-After` in seconds (at
+/// most 30), else 2 seconds. The batch route returns no 409 other than `request_in_flight`
+/// for the whole request, so the body is not read.
 fn retry_after(response: &ureq::http::Response<ureq::Body>) -> Option<Duration> {
     let seconds = response
         .headers()

@@ -93,8 +93,8 @@ pub fn plan_import(
     }
 
     let (header_start, delimiter) = find_header(text, options)?;
-    // The reader starts at the header row, so preamble lines (blank, whitespace or titles)
-    // never shift which record is the header; line numbers still count from the file's start.
+    // The reader starts at the header row, so blank or title lines above it cannot shift it.
+    // Line numbers still count from the start of the file.
     let lines_before = text[..header_start].matches('\n').count() as u64;
     let malformed = |error: csv::Error| {
         let line = error.position().map_or(0, csv::Position::line);
@@ -340,8 +340,8 @@ fn find_header(text: &str, options: &ColumnOptions) -> Result<(usize, u8), Expor
     .ok_or(ExportError::NoHeader)
 }
 
-/// The byte offset and delimiter of the first of the first 10 non-blank lines with a cell
-/// that `is_email_column` accepts.
+/// Returns the byte offset and delimiter of the first of the first 10 non-blank lines with
+/// a cell that `is_email_column` accepts.
 fn header_line(text: &str, is_email_column: &dyn Fn(&str) -> bool) -> Option<(usize, u8)> {
     let mut start = 0;
     let mut non_blank = 0;

@@ -154,7 +154,7 @@ pub const MAX_BATCH_BYTES: usize = 1536 * 1024;
 /// Plans the import and, unless it is a dry run, sends it in batches. Progress goes to
 /// `progress` (stderr for the command) once per batch.
 ///
-/// When a batch cannot be sent (the server is down, or keeps answering 5xx), the import
+/// When a batch cannot be sent (the server is down, or keeps returning 5xx), the import
 /// stops there: the report lists that batch's rows and the later ones as failed, with the
 /// reason, and the rows already awarded stay in it. Running the same import again is safe.
 pub fn run_import(
@@ -182,7 +182,7 @@ pub fn run_import(
     let mut done = 0;
     for (index, (awards, body)) in batches.iter().enumerate() {
         // The key is the hash of the batch body, so rerunning the same import replays the
-        // first answers, and any change (another narrative, a corrected row) is a new request
+        // first responses, and any change (another narrative, a corrected row) is a new request
         // that the server's duplicate check still keeps from awarding anyone twice.
         let key = format!("import-{}", &sha256_hex(body.to_string().as_bytes())[..40]);
         let response = match client.award_batch(body, awards.len(), &key) {
