@@ -3,6 +3,7 @@
 mod cursor;
 mod errors;
 mod items;
+mod keys;
 pub mod schema;
 mod store;
 

@@ -6,6 +6,9 @@
 //! - [`S3FileStore`]: the [`FileStore`](accolade::ports::FileStore) over a private bucket;
 //! - [`SesMailer`]: the [`Mailer`](accolade::ports::Mailer) over SES v2;
 //! - [`secrets`]: SecureString parameters read once at start;
+//! - [`AwsSigningKeys`]: the [`SigningKeys`](accolade::ports::SigningKeys) over the table
+//!   and SSM SecureString parameters; the [`DynamoStore`] alone is the
+//!   [`PublicKeys`](accolade::ports::PublicKeys);
 //! - [`AwsConfig`] and [`sdk_config`]: the environment and the SDK configuration.
 //!
 //! Kept apart from `accolade` so that code which never talks to AWS (the local stack, the
@@ -29,6 +32,10 @@
 //! | deduplication record | `DEDUP#{dedup_key}` | `DEDUP` | | | `award_id` |
 //! | claim token | `CLAIM_TOKEN#{hash}` | `CLAIM_TOKEN` | | | `award_id` |
 //! | idempotency record | `IDEMPOTENCY#{client_id}#{key}` | `IDEMPOTENCY` | | | `request_hash`, `in_flight_until`, `expires_at` (TTL), `response` once completed |
+//! | signing key (public record) | `SIGNING_KEY#{key_id}` | `SIGNING_KEY` | | | `doc`, `key_id`, `issuer_id` |
+//! | signing key, in every issuer's listing | `SIGNING_KEYS` | `{sequence}` | | | `doc`, `key_id`, `issuer_id` |
+//! | signing key, in its issuer's listing | `ISSUER#{issuer_id}` | `SIGNING_KEY#{sequence}` | | | `doc`, `key_id`, `issuer_id` |
+//! | signing key counter | `SIGNING_KEY_SEQUENCE` | `SIGNING_KEY_SEQUENCE` | | | `value`: the last `{sequence}` taken |
 //!
 //! Indexes, both projecting all attributes:
 //!
@@ -61,6 +68,15 @@
 //!   awards and filter them after the read. Each such query asks for at least 200 items, so a
 //!   rare match costs read capacity rather than round trips. A large issuer that filters often
 //!   would want an index per achievement.
+//! - Signing keys: a key's public record is written three times in one transaction and
+//!   never changed. The key item is one `GetItem` by key id (the `kid` URLs, signature
+//!   checks). The listing items make every issuer's keys (the JWK Set) and one issuer's keys
+//!   (its active key) each one strongly consistent `Query` of a partition of the main table,
+//!   so a rotation takes effect at once and IAM can allow exactly those partitions.
+//!   `{sequence}` is the key's number from the counter item, 20 digits, so both listings
+//!   keep the order in which keys were added even when two share a creation second. The
+//!   private keys are not in the table: they are SSM SecureString parameters (see
+//!   [`AwsSigningKeys`]).
 //! - A page's cursor is the key of its last item (the `LastEvaluatedKey` of the page), bound
 //!   to its listing; see `dynamo::cursor`.
 
@@ -69,9 +85,11 @@ mod dynamo;
 mod s3;
 pub mod secrets;
 mod ses;
+mod signing_keys;
 pub mod stream;
 
 pub use config::{AwsConfig, s3_client, sdk_config, sdk_config_loader, variables};
 pub use dynamo::{DynamoStore, schema};
 pub use s3::{S3FileStore, cache_control_for};
 pub use ses::{AWARD_ID_TAG, SesMailer};
+pub use signing_keys::{AwsSigningKeys, InvalidSigningKeyPrefix, SigningKeyPrefix};

@@ -4,6 +4,8 @@
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
 pub mod files;
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod keys_contract;
 pub mod mail;
 pub mod sqlite;
 pub mod system;

@@ -8,5 +8,6 @@ mod common;
 mod dynamo_store;
 mod s3_files;
 mod ses_mail;
+mod signing_keys;
 mod ssm_secrets;
 mod stream_records;

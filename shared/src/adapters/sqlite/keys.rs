@@ -270,6 +270,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn key_contract_on_local_keys() {
+        let folder = tempfile::tempdir().unwrap();
+        let (_store, keys) = keys(&folder);
+        crate::adapters::keys_contract::run_all(std::sync::Arc::new(keys)).await;
+    }
+
+    #[tokio::test]
+    async fn key_contract_on_memory_keys() {
+        let keys = crate::keys::MemorySigningKeys::new();
+        crate::adapters::keys_contract::run_all(std::sync::Arc::new(keys)).await;
+    }
+
+    #[tokio::test]
     async fn private_keys_are_read_back_from_files() {
         let folder = tempfile::tempdir().unwrap();
         let (store, keys) = keys(&folder);
