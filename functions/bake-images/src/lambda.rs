@@ -22,14 +22,12 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use accolade::adapters::system::OsRandom;
-use accolade::domain::{AwardId, IssuerId};
-use accolade::keys::{KeyError, KeyId, PublicKeyRecord, SigningKey};
-use accolade::ports::{PublicKeys, SigningKeys, Store};
+use accolade::domain::AwardId;
+use accolade::ports::Store;
 use accolade::urls::PublicUrls;
 use accolade_aws::stream::award_change_from_lambda_record;
-use accolade_aws::{AwsConfig, DynamoStore, S3FileStore};
+use accolade_aws::{AwsConfig, AwsSigningKeys, DynamoStore, S3FileStore};
 use anyhow::{Context, bail};
-use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -63,15 +61,17 @@ impl From<BatchError> for lambda_runtime::Diagnostic {
 }
 
 /// Reads the configuration from the environment and builds the handler's dependencies over
-/// DynamoDB and S3. `main` calls it once per cold start; an error names the variable at fault.
+/// DynamoDB, S3 and SSM. `main` calls it once per cold start; an error names the variable at fault.
 pub async fn deps_from_env() -> anyhow::Result<BakeImages> {
     let config = AwsConfig::from_env()?;
     let sdk = config.sdk_config().await;
     deps(&config, &sdk).await
 }
 
-/// Builds the handler's dependencies over the table and the bucket named by `config`, with
-/// clients from `sdk`, and checks the public base URL against the one the table recorded first.
+/// Builds the handler's dependencies over the table, the bucket and the signing key
+/// parameters named by `config`, with clients from `sdk`, and checks the public base URL
+/// against the one the table recorded first. Fails when `SIGNING_KEY_PARAMETER_PREFIX` is
+/// not set, because this function signs every claimed award's credential.
 pub async fn deps(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<BakeImages> {
     let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
@@ -79,51 +79,19 @@ pub async fn deps(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<BakeIma
     ));
     pin_public_url(store.as_ref(), &config.public_base_url).await?;
 
+    let keys = AwsSigningKeys::new(
+        store.as_ref().clone(),
+        aws_sdk_ssm::Client::new(sdk),
+        config.signing_key_prefix()?.clone(),
+    );
     let files = S3FileStore::new(config.s3_client(sdk), &config.bucket_name);
     Ok(BakeImages {
         store,
         files: Arc::new(files),
-        keys: Arc::new(NoSigningKeys),
+        keys: Arc::new(keys),
         random: Arc::new(OsRandom),
         urls: config.public_base_url.clone(),
     })
-}
-
-/// TODO: there is no adapter of the signing keys over DynamoDB and SSM yet, so on AWS no
-/// issuer has an active key, and every claimed award fails with `NoSigningKey` until one
-/// exists.
-struct NoSigningKeys;
-
-#[async_trait]
-impl PublicKeys for NoSigningKeys {
-    async fn list_public_keys(&self) -> Result<Vec<PublicKeyRecord>, KeyError> {
-        Ok(Vec::new())
-    }
-
-    async fn list_issuer_public_keys(
-        &self,
-        _issuer: IssuerId,
-    ) -> Result<Vec<PublicKeyRecord>, KeyError> {
-        Ok(Vec::new())
-    }
-
-    async fn get_public_key(&self, _key_id: &KeyId) -> Result<Option<PublicKeyRecord>, KeyError> {
-        Ok(None)
-    }
-}
-
-#[async_trait]
-impl SigningKeys for NoSigningKeys {
-    async fn signing_key(&self, _key_id: &KeyId) -> Result<Option<SigningKey>, KeyError> {
-        Ok(None)
-    }
-
-    async fn add_signing_key(&self, key: &SigningKey) -> Result<(), KeyError> {
-        Err(KeyError::Backend(anyhow::anyhow!(
-            "key {} cannot be added: signing keys are not stored on AWS yet",
-            key.key_id()
-        )))
-    }
 }
 
 /// Handles one batch of stream records and returns the records to retry.

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use accolade::adapters::system::{OsRandom, SystemClock};
 use accolade::auth::AccessTokens;
-use accolade::ports::Store;
+use accolade::ports::{PublicKeys, Store};
 use accolade::urls::PublicUrls;
 use accolade_aws::secrets::get_secure_strings;
 use accolade_aws::{AwsConfig, DynamoStore, S3FileStore};
 use anyhow::{Context, anyhow, bail};
 use aws_config::SdkConfig;
-use axum::Router;
+use axum::{Extension, Router};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -50,7 +50,9 @@ pub async fn router(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<Route
     .map_err(|reason| anyhow!("SSM parameter {secret_name:?} is not a usable secret: {reason}"))?;
 
     let files = S3FileStore::new(config.s3_client(sdk), &config.bucket_name);
-    Ok(crate::router(PartnerApi {
+    // `POST /v1/verify` checks signatures against the public records in the table.
+    let public_keys: Arc<dyn PublicKeys> = store.clone();
+    let router = crate::router(PartnerApi {
         store,
         files: Arc::new(files),
         clock: Arc::new(SystemClock),
@@ -58,7 +60,8 @@ pub async fn router(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<Route
         tokens,
         urls: config.public_base_url.clone(),
         limits: Limits::default(),
-    }))
+    });
+    Ok(router.layer(Extension(public_keys)))
 }
 
 /// Records the public base URL on the first start and fails a later start with another one,

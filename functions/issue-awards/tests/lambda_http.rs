@@ -102,6 +102,7 @@ async fn deployment() -> Deployment {
             // issue-awards never reads the pepper: its role may not.
             claim_pepper: "/accolade/not-readable-by-issue-awards".to_owned(),
         },
+        signing_key_prefix: None,
         endpoint_url: Some(endpoint),
     };
     Deployment {

@@ -6,14 +6,11 @@
 
 use std::sync::Arc;
 
-use accolade::domain::IssuerId;
 use accolade::http::ApiError;
-use accolade::keys::{KeyError, KeyId, PublicKeyRecord};
-use accolade::ports::{PublicKeys, Store};
+use accolade::ports::Store;
 use accolade::urls::PublicUrls;
 use accolade_aws::{AwsConfig, DynamoStore, S3FileStore};
 use anyhow::{Context, bail};
-use async_trait::async_trait;
 use aws_config::SdkConfig;
 use axum::Router;
 use axum::http::StatusCode;
@@ -43,9 +40,10 @@ pub async fn router(config: &AwsConfig, sdk: &SdkConfig) -> anyhow::Result<Route
 
     let files = S3FileStore::new(config.s3_client(sdk), &config.bucket_name);
     let router = crate::router(ServeAssertions {
-        store,
+        store: store.clone(),
         files: Arc::new(files),
-        keys: Arc::new(NoPublicKeys),
+        // The public records are in the table; this function never reads private keys.
+        keys: store,
         urls: config.public_base_url.clone(),
     });
     Ok(router.fallback(not_found))
@@ -57,29 +55,6 @@ async fn not_found() -> ApiError {
         "not_found",
         "no route matches this path; the partner API is under /v1",
     )
-}
-
-/// TODO: there is no adapter of the signing keys over DynamoDB and SSM yet, so on AWS the JWK
-/// Set and the issuers' key documents list no keys, and signed documents cannot be checked
-/// against a published key.
-struct NoPublicKeys;
-
-#[async_trait]
-impl PublicKeys for NoPublicKeys {
-    async fn list_public_keys(&self) -> Result<Vec<PublicKeyRecord>, KeyError> {
-        Ok(Vec::new())
-    }
-
-    async fn list_issuer_public_keys(
-        &self,
-        _issuer: IssuerId,
-    ) -> Result<Vec<PublicKeyRecord>, KeyError> {
-        Ok(Vec::new())
-    }
-
-    async fn get_public_key(&self, _key_id: &KeyId) -> Result<Option<PublicKeyRecord>, KeyError> {
-        Ok(None)
-    }
 }
 
 /// Records the public base URL on the first start and fails a later start with another one,

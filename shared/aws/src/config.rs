@@ -8,6 +8,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use crate::secrets::SecretParameterNames;
+use crate::signing_keys::SigningKeyPrefix;
 
 /// The environment variables [`AwsConfig::from_env`] reads. `template.yaml` sets each of them.
 pub mod variables {
@@ -18,6 +19,9 @@ pub mod variables {
     pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
     pub const TOKEN_SIGNING_SECRET_PARAMETER: &str = "TOKEN_SIGNING_SECRET_PARAMETER";
     pub const CLAIM_PEPPER_PARAMETER: &str = "CLAIM_PEPPER_PARAMETER";
+    /// The SSM path under which the issuers' private signing keys are stored. Only the
+    /// functions that sign read it, through [`AwsConfig::signing_key_prefix`](super::AwsConfig::signing_key_prefix).
+    pub const SIGNING_KEY_PARAMETER_PREFIX: &str = "SIGNING_KEY_PARAMETER_PREFIX";
     /// Optional: sends every AWS call to this endpoint instead of AWS, for an emulator.
     pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 }
@@ -36,6 +40,9 @@ pub struct AwsConfig {
     pub sender_address: String,
     pub public_base_url: PublicUrls,
     pub secret_parameters: SecretParameterNames,
+    /// The SSM path of the private signing keys; `None` in functions that only read public
+    /// keys from the table, which are not given the variable.
+    pub signing_key_prefix: Option<SigningKeyPrefix>,
     /// An emulator's endpoint, for tests; `None` on AWS.
     pub endpoint_url: Option<String>,
 }
@@ -82,8 +89,27 @@ impl AwsConfig {
                     "set it to the name of the SSM SecureString parameter of the claim-token pepper",
                 )?,
             },
+            signing_key_prefix: optional(SIGNING_KEY_PARAMETER_PREFIX)
+                .map(|value| {
+                    SigningKeyPrefix::parse(&value).map_err(|error| ConfigError::Invalid {
+                        name: SIGNING_KEY_PARAMETER_PREFIX,
+                        reason: error.to_string(),
+                    })
+                })
+                .transpose()?,
             endpoint_url: optional(AWS_ENDPOINT_URL),
         })
+    }
+
+    /// Returns the SSM path of the private signing keys, for a function that signs; fails
+    /// with the variable's name when it is not set.
+    pub fn signing_key_prefix(&self) -> Result<&SigningKeyPrefix, ConfigError> {
+        self.signing_key_prefix
+            .as_ref()
+            .ok_or(ConfigError::Missing {
+                name: variables::SIGNING_KEY_PARAMETER_PREFIX,
+                hint: "set it to the SSM path of the issuers' private signing keys, such as /accolade/prod/signing-keys",
+            })
     }
 
     /// Loads the SDK configuration for this deployment with [`sdk_config`].
@@ -157,6 +183,7 @@ mod tests {
             variables::PUBLIC_BASE_URL,
             variables::TOKEN_SIGNING_SECRET_PARAMETER,
             variables::CLAIM_PEPPER_PARAMETER,
+            variables::SIGNING_KEY_PARAMETER_PREFIX,
         ] {
             assert!(
                 template.contains(&format!("        {name}: ")),
