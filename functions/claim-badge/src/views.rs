@@ -198,6 +198,13 @@ pub fn claimed(view: &AwardView<'_>, claimed_at: Timestamp) -> Page {
         text(&long_date(claimed_at))
     );
     body.push_str(&badge_summary(view));
+    if let Some(claim) = &award.claim {
+        body.push_str(&format!(
+            "<p>The badge is linked to the email address <strong>{}</strong>. Badge apps and \
+             backpacks check it against that address, so add the same address to them.</p>\n",
+            text(claim.identity.as_str())
+        ));
+    }
 
     body.push_str("<h2>Your badge</h2>\n<ul class=\"links\">\n");
     body.push_str(&format!(

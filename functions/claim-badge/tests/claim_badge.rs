@@ -411,6 +411,7 @@ async fn claimed_link_shows_badge_links() {
         "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME".to_owned(),
         "Add it to your CV".to_owned(),
         "claimed on 8 November 2024".to_owned(),
+        "linked to the email address <strong>alice@example.org</strong>".to_owned(),
     ] {
         assert!(reply.body.contains(&expected), "missing {expected:?}");
     }

@@ -13,7 +13,9 @@ pub enum InvalidText {
         length: usize,
         max: usize,
     },
-    #[error("{field} contains a control character (only newlines and tabs are allowed)")]
+    #[error(
+        "{field} contains an invisible control character that is not allowed here; retype the text without it"
+    )]
     ControlCharacter { field: &'static str },
 }
 
