@@ -515,6 +515,13 @@ async fn unreadable_requests_are_4xx() {
             "{what}: {}",
             response.json
         );
+        if code == "payload_too_large" {
+            assert_eq!(
+                response.json["error"]["message"],
+                "the badge is larger than the limit of 2097152 bytes",
+                "{what}"
+            );
+        }
     }
 }
 

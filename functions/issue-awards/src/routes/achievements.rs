@@ -138,7 +138,11 @@ struct Part {
 async fn read_parts(mut multipart: Multipart, max_bytes: usize) -> Result<Vec<Part>, ApiError> {
     let mut parts = Vec::new();
     let mut total = 0usize;
-    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(mut field) = multipart
+        .next_field()
+        .await
+        .map_err(|error| multipart_error(error, max_bytes))?
+    {
         if parts.len() == MAX_PARTS {
             return Err(invalid_multipart(format!(
                 "the upload has more than {MAX_PARTS} parts"
@@ -152,7 +156,11 @@ async fn read_parts(mut multipart: Multipart, max_bytes: usize) -> Result<Vec<Pa
         let file_name = field.file_name().map(str::to_owned);
 
         let mut bytes = Vec::new();
-        while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|error| multipart_error(error, max_bytes))?
+        {
             total += chunk.len();
             if total > max_bytes {
                 return Err(ApiError::payload_too_large("the upload", max_bytes));
@@ -168,14 +176,11 @@ async fn read_parts(mut multipart: Multipart, max_bytes: usize) -> Result<Vec<Pa
     Ok(parts)
 }
 
-fn multipart_error(error: MultipartError) -> ApiError {
+fn multipart_error(error: MultipartError, max_bytes: usize) -> ApiError {
     if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        // The router's outer body limit stopped the stream.
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the upload is larger than this API accepts; each image may be at most 1 MB",
-        );
+        // The router's outer body limit stopped the stream. It counts the multipart framing
+        // too, so it names the same limit as the count of part bytes in `read_parts`.
+        return ApiError::payload_too_large("the upload", max_bytes);
     }
     invalid_multipart(error.body_text())
 }

@@ -126,9 +126,13 @@ async fn issue(api: &ApiState, request: Request) -> Result<TokenResponse, OAuthE
             "send the token request as a form: Content-Type: application/x-www-form-urlencoded",
         ));
     }
+    // An over-size form gets 413, with the RFC 6749 error body that token clients parse.
     let raw = read_body(request, &(), MAX_TOKEN_BODY_BYTES, "the token request")
         .await
-        .map_err(|error| OAuthError::invalid_request(error.message))?;
+        .map_err(|error| OAuthError {
+            status: error.status,
+            ..OAuthError::invalid_request(error.message)
+        })?;
     let form = parse_form(&raw)?;
 
     match form.get("grant_type") {

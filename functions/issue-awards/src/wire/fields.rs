@@ -127,7 +127,7 @@ pub fn text(path: &str, raw: &str, limit: TextLimit) -> Result<Text, ApiError> {
                 format!("{path} is empty; send at least one visible character")
             }
             InvalidText::TooLong { length, max, .. } => format!(
-                "{path} is {length} characters long; the maximum is {max}, so shorten it (text is never cut silently)"
+                "{path} is {length} characters long; the maximum is {max} characters, so shorten it (text is never cut silently)"
             ),
             InvalidText::ControlCharacter { .. } if limit.multiline => format!(
                 "{path} contains a control character; only newlines and tabs are allowed"

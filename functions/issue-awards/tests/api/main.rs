@@ -7,6 +7,7 @@ mod batch;
 mod idempotency;
 mod issuer;
 mod lifecycle;
+mod limits;
 mod rejections;
 mod support;
 mod token;
