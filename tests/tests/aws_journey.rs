@@ -156,6 +156,9 @@ async fn deploy(moto: &Moto) -> AwsConfig {
         sender_address: format!("Riverside Music Service <badges@{SENDER_DOMAIN}>"),
         public_base_url: PublicUrls::parse(BASE_URL).unwrap(),
         secret_parameters: names,
+        signing_key_prefix: Some(
+            accolade_aws::SigningKeyPrefix::parse("/accolade-test/signing-keys").unwrap(),
+        ),
         endpoint_url: Some(moto.endpoint.clone()),
     }
 }
