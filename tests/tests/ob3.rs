@@ -15,6 +15,7 @@ use std::time::Duration;
 use accolade::adapters::mail::read_eml;
 use accolade::baking::{BadgeFormat, unbake};
 use accolade::keys::SigningAlgorithm;
+use accolade_local::admin::StoreArgs;
 use accolade_local::keys::{GenerateOptions, generate_keys};
 use accolade_tests::{TestStack, access_token, badgecheck, http, repo_root};
 use serde_json::{Value, json};
@@ -454,7 +455,7 @@ fn signed_badges_pass_independent_tools() {
     let rotated = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(generate_keys(&GenerateOptions {
-            data_dir: stack.data_dir.path().to_path_buf(),
+            store: StoreArgs::embedded(stack.data_dir.path()),
             issuer: Some(issuer_id),
             algorithm: SigningAlgorithm::Rs256,
         }))

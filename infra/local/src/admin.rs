@@ -13,11 +13,14 @@ use accolade::crypto::client_secret_hash;
 use accolade::domain::{
     ApiClient, ClientId, EmailAddress, HttpsUrl, Issuer, IssuerId, Scopes, Text, TextLimit,
 };
+use accolade::keys::SigningAlgorithm;
 use accolade::ports::{Clock, Random, Store};
 use accolade_aws::DynamoStore;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
+
+use crate::keys::{OpenKeys, generate_key, open_keys};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
@@ -28,7 +31,7 @@ pub struct AdminArgs {
 }
 
 /// The store that the commands read and write.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StoreArgs {
     /// The store: the embedded one of --data-dir, or the DynamoDB table of a deployment.
     #[arg(long, value_enum, default_value_t = StoreKind::Embedded, global = true)]
@@ -44,6 +47,31 @@ pub struct StoreArgs {
     /// profiles either way.
     #[arg(long, env = "AWS_ENDPOINT_URL", global = true)]
     pub endpoint_url: Option<String>,
+    /// The SSM path under which the issuers' private signing keys are stored (the stack's
+    /// SigningKeyParameterPrefix parameter, such as /accolade/prod/signing-keys); needed with
+    /// --store dynamodb by the commands that add keys.
+    #[arg(long, env = "SIGNING_KEY_PARAMETER_PREFIX", global = true)]
+    pub key_prefix: Option<String>,
+}
+
+impl StoreArgs {
+    /// Names the embedded store of `data_dir`.
+    pub fn embedded(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            store: StoreKind::Embedded,
+            data_dir: data_dir.into(),
+            table: None,
+            endpoint_url: None,
+            key_prefix: None,
+        }
+    }
+
+    /// Returns the DynamoDB table's name, or an error saying how to give it.
+    pub fn dynamodb_table(&self) -> anyhow::Result<&str> {
+        self.table.as_deref().ok_or_else(|| {
+            anyhow!("--store dynamodb needs --table (or TABLE_NAME): the stack's TableName output")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,7 +84,7 @@ pub enum StoreKind {
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
-    /// Create an issuer and print its id.
+    /// Create an issuer with its first signing key and print its id.
     CreateIssuer {
         /// The issuer's name, as badges show it.
         #[arg(long)]
@@ -70,6 +98,10 @@ pub enum AdminCommand {
         /// A sentence or two about the issuer.
         #[arg(long)]
         description: Option<String>,
+        /// The algorithm of the issuer's first signing key: RS256 (RSA 2048) or ES256
+        /// (P-256). Signed Open Badges 2.0 assertions need an RS256 key.
+        #[arg(long, default_value = "RS256")]
+        alg: SigningAlgorithm,
     },
     /// Create a partner client of an issuer and print its client_id and secret. The secret is
     /// shown only this once; the store keeps only its hash.
@@ -137,7 +169,10 @@ pub async fn run(args: AdminArgs, out: &mut impl std::io::Write) -> anyhow::Resu
             url,
             email,
             description,
+            alg,
         } => {
+            // Opened first, so a missing --key-prefix stops the command before it writes.
+            let OpenKeys { keys, .. } = open_keys(&args.store).await?;
             let now = clock.now();
             let issuer = Issuer {
                 id: IssuerId::from_uuid(random.uuid()),
@@ -157,6 +192,15 @@ pub async fn run(args: AdminArgs, out: &mut impl std::io::Write) -> anyhow::Resu
                 .await
                 .context("creating the issuer failed")?;
             tracing::info!(issuer.id = %issuer.id, "issuer created");
+            let key = generate_key(issuer.id, alg, now).await?;
+            keys.add_signing_key(&key).await.with_context(|| {
+                format!(
+                    "issuer {} was created, but adding its signing key failed; add one with \
+                     `accolade keys generate --issuer {}` and the same store options",
+                    issuer.id, issuer.id
+                )
+            })?;
+            tracing::info!(issuer.id = %issuer.id, key.id = %key.key_id(), algorithm = %alg, "issuer's first signing key added");
             writeln!(out, "{}", issuer.id)?;
         }
         AdminCommand::CreateClient {
@@ -264,11 +308,7 @@ async fn open_store(args: &StoreArgs) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         StoreKind::Dynamodb => {
-            let table = args.table.as_deref().ok_or_else(|| {
-                anyhow!(
-                    "--store dynamodb needs --table (or TABLE_NAME): the stack's TableName output"
-                )
-            })?;
+            let table = args.dynamodb_table()?;
             let sdk = accolade_aws::sdk_config(args.endpoint_url.as_deref()).await;
             let client = aws_sdk_dynamodb::Client::new(&sdk);
             Ok(Arc::new(DynamoStore::new(client, table)))

@@ -1,22 +1,28 @@
-//! The local stack's issuer signing keys: private keys as PKCS#8 PEM files in
-//! `DATA_DIR/keys/` (mode 0600), public records in the store's `signing_keys` table.
+//! Issuer signing keys in either store. On the local stack the private keys are PKCS#8 PEM
+//! files in `DATA_DIR/keys/` (mode 0600) and the public records are in the store's
+//! `signing_keys` table. On a deployment the public records are in the DynamoDB table and the
+//! private keys are SSM SecureString parameters under `--key-prefix`.
 //!
 //! `accolade serve` gives every issuer without a key an RS256 key on start, the demo issuer
-//! included. `accolade keys generate` adds a key and makes it the active one, which is how
-//! keys rotate. Keys are never removed, so credentials signed with an older key stay
-//! verifiable. Only key ids are printed or logged.
+//! included, and `accolade admin create-issuer` gives the new issuer its first key.
+//! `accolade keys generate` adds a key and makes it the active one, which is how keys rotate.
+//! Keys are never removed, so credentials signed with an older key stay verifiable. Only key
+//! ids are printed or logged.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use accolade::adapters::sqlite::{LocalSigningKeys, SqliteStore};
 use accolade::adapters::system::SystemClock;
 use accolade::domain::{IssuerId, Timestamp};
 use accolade::keys::{KeyFolder, KeyId, PublicKeyRecord, SigningAlgorithm, SigningKey, key_url};
-use accolade::ports::{Clock, PublicKeys, SigningKeys, Store};
+use accolade::ports::{Clock, SigningKeys, Store};
 use accolade::urls::PublicUrls;
-use anyhow::Context;
+use accolade_aws::{AwsSigningKeys, DynamoStore, SigningKeyPrefix};
+use anyhow::{Context, anyhow};
 use serde::Serialize;
 
+use crate::admin::{StoreArgs, StoreKind};
 use crate::serve::{PUBLIC_URL_SETTING, STORE_FILE};
 
 /// The folder of private key files inside the data folder.
@@ -63,10 +69,77 @@ pub async fn ensure_issuer_keys(
     Ok(added)
 }
 
+/// A store and the signing keys beside it.
+pub struct OpenKeys {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<dyn SigningKeys>,
+}
+
+/// Opens the signing keys of the store that `args` names: the embedded store of an existing
+/// data folder, or a deployment's table with the SSM parameters under `--key-prefix`.
+pub async fn open_keys(args: &StoreArgs) -> anyhow::Result<OpenKeys> {
+    match args.store {
+        StoreKind::Embedded => {
+            let store = open_embedded_store(&args.data_dir)?;
+            let keys = local_keys(&store, &args.data_dir);
+            Ok(OpenKeys {
+                store: Arc::new(store),
+                keys: Arc::new(keys),
+            })
+        }
+        StoreKind::Dynamodb => {
+            let table = args.dynamodb_table()?;
+            let prefix = args.key_prefix.as_deref().ok_or_else(|| {
+                anyhow!(
+                    "--store dynamodb needs --key-prefix (or SIGNING_KEY_PARAMETER_PREFIX) to store signing keys: the stack's SigningKeyParameterPrefix parameter, such as /accolade/prod/signing-keys"
+                )
+            })?;
+            let prefix = SigningKeyPrefix::parse(prefix)?;
+            let sdk = accolade_aws::sdk_config(args.endpoint_url.as_deref()).await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            let keys = AwsSigningKeys::new(store.clone(), aws_sdk_ssm::Client::new(&sdk), prefix);
+            Ok(OpenKeys {
+                store: Arc::new(store),
+                keys: Arc::new(keys),
+            })
+        }
+    }
+}
+
+/// Opens the store of an existing data folder, without creating one.
+fn open_embedded_store(data_dir: &Path) -> anyhow::Result<SqliteStore> {
+    let path = data_dir.join(STORE_FILE);
+    if !path.exists() {
+        anyhow::bail!(
+            "there is no store at {}; start `accolade serve --data-dir {}` once, or pass the --data-dir of a running stack",
+            path.display(),
+            data_dir.display()
+        );
+    }
+    Ok(SqliteStore::open(&path)?)
+}
+
+/// Returns the public base URL the store recorded, for the `kid` URLs; `None` before the
+/// first start.
+async fn recorded_urls(store: &dyn Store) -> anyhow::Result<Option<PublicUrls>> {
+    match store.get_setting(PUBLIC_URL_SETTING).await? {
+        Some(base) => Ok(Some(PublicUrls::parse(&base)?)),
+        None => Ok(None),
+    }
+}
+
+/// Names the store of `args` in messages.
+fn store_name(args: &StoreArgs) -> String {
+    match args.store {
+        StoreKind::Embedded => args.data_dir.display().to_string(),
+        StoreKind::Dynamodb => format!("table {}", args.table.as_deref().unwrap_or_default()),
+    }
+}
+
 /// The options of `accolade keys generate`.
 #[derive(Debug, Clone)]
 pub struct GenerateOptions {
-    pub data_dir: PathBuf,
+    pub store: StoreArgs,
     /// The issuer to add a key to; `None` adds one to every issuer.
     pub issuer: Option<IssuerId>,
     pub algorithm: SigningAlgorithm,
@@ -86,43 +159,26 @@ pub struct KeyListing {
     pub kid: Option<String>,
 }
 
-/// Opens the store of an existing data folder, without creating one.
-async fn open_store(data_dir: &Path) -> anyhow::Result<(SqliteStore, Option<PublicUrls>)> {
-    let path = data_dir.join(STORE_FILE);
-    if !path.exists() {
-        anyhow::bail!(
-            "there is no store at {}; start `accolade serve --data-dir {}` once, or pass the --data-dir of a running stack",
-            path.display(),
-            data_dir.display()
-        );
-    }
-    let store = SqliteStore::open(&path)?;
-    let urls = match store.get_setting(PUBLIC_URL_SETTING).await? {
-        Some(base) => Some(PublicUrls::parse(&base)?),
-        None => None,
-    };
-    Ok((store, urls))
-}
-
 /// Adds a key to one issuer, or to every issuer, and makes it active: the rotation command.
 /// Returns the new keys.
 pub async fn generate_keys(options: &GenerateOptions) -> anyhow::Result<Vec<KeyListing>> {
-    let (store, urls) = open_store(&options.data_dir).await?;
-    let keys = local_keys(&store, &options.data_dir);
+    let OpenKeys { store, keys } = open_keys(&options.store).await?;
+    let urls = recorded_urls(store.as_ref()).await?;
     let issuers = match options.issuer {
         Some(id) => match store.get_issuer(id).await? {
             Some(issuer) => vec![issuer],
             None => anyhow::bail!(
                 "issuer {id} does not exist in {}; `accolade keys list` shows the issuers that have keys",
-                options.data_dir.display()
+                store_name(&options.store)
             ),
         },
         None => store.list_issuers().await?,
     };
     if issuers.is_empty() {
         anyhow::bail!(
-            "the store in {} has no issuers yet; start `accolade serve` once to create the demo issuer",
-            options.data_dir.display()
+            "the store in {} has no issuers yet; start `accolade serve` once to create the demo \
+             issuer, or create one with `accolade admin create-issuer`",
+            store_name(&options.store)
         );
     }
 
@@ -136,9 +192,10 @@ pub async fn generate_keys(options: &GenerateOptions) -> anyhow::Result<Vec<KeyL
 }
 
 /// Lists every key of every issuer, oldest first, marking each issuer's active key.
-pub async fn list_keys(data_dir: &Path) -> anyhow::Result<Vec<KeyListing>> {
-    let (store, urls) = open_store(data_dir).await?;
-    let records = store.list_public_keys().await?;
+pub async fn list_keys(args: &StoreArgs) -> anyhow::Result<Vec<KeyListing>> {
+    let OpenKeys { store, keys } = open_keys(args).await?;
+    let urls = recorded_urls(store.as_ref()).await?;
+    let records = keys.list_public_keys().await?;
     let listings = records
         .iter()
         .map(|record| {
@@ -194,7 +251,7 @@ mod tests {
         assert!(again.is_empty(), "an issuer with a key gets no second one");
 
         let rotated = generate_keys(&GenerateOptions {
-            data_dir: folder.path().to_path_buf(),
+            store: StoreArgs::embedded(folder.path()),
             issuer: Some(issuer.id),
             algorithm: SigningAlgorithm::Es256,
         })
@@ -207,7 +264,9 @@ mod tests {
             Some(format!("http://127.0.0.1:8080/keys/{}", rotated[0].key_id).as_str())
         );
 
-        let listed = list_keys(folder.path()).await.unwrap();
+        let listed = list_keys(&StoreArgs::embedded(folder.path()))
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 2);
         assert_eq!(listed[0].key_id, added[0].key_id);
         assert!(!listed[0].active, "the first key is no longer active");
@@ -220,7 +279,7 @@ mod tests {
     async fn unknown_issuer_and_missing_store_fail() {
         let folder = tempfile::tempdir().unwrap();
         let options = GenerateOptions {
-            data_dir: folder.path().to_path_buf(),
+            store: StoreArgs::embedded(folder.path()),
             issuer: None,
             algorithm: DEFAULT_ALGORITHM,
         };

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use accolade::domain::IssuerId;
 use accolade::keys::SigningAlgorithm;
+use accolade_local::admin::StoreArgs;
 use accolade_local::import::export::ColumnOptions;
 use accolade_local::import::{Credentials, ImportOptions, run_import};
 use accolade_local::keys::{GenerateOptions, generate_keys, list_keys};
@@ -31,7 +32,8 @@ enum Command {
     Serve(ServeArgs),
     /// Award an achievement to the people who attended an event, from the event's CSV export.
     ImportCsv(Box<ImportArgs>),
-    /// Add and list the issuers' signing keys in a data folder.
+    /// Add and list the issuers' signing keys, in the embedded store or a deployment's
+    /// DynamoDB table and SSM parameters.
     #[command(subcommand)]
     Keys(KeysCommand),
     /// Create issuers and partner clients, list and disable clients, in the embedded store or
@@ -76,16 +78,14 @@ struct KeysGenerateArgs {
     /// assertions need an RS256 key.
     #[arg(long, default_value = "RS256")]
     alg: SigningAlgorithm,
-    /// The data folder of the stack.
-    #[arg(long, default_value = ".accolade")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Debug, Args)]
 struct KeysListArgs {
-    /// The data folder of the stack.
-    #[arg(long, default_value = ".accolade")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
     /// Print the keys as JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -186,13 +186,13 @@ fn keys_command(command: KeysCommand) -> ExitCode {
     let (result, json) = match command {
         KeysCommand::Generate(args) => {
             let options = GenerateOptions {
-                data_dir: args.data_dir,
+                store: args.store,
                 issuer: args.issuer,
                 algorithm: args.alg,
             };
             (runtime.block_on(generate_keys(&options)), false)
         }
-        KeysCommand::List(args) => (runtime.block_on(list_keys(&args.data_dir)), args.json),
+        KeysCommand::List(args) => (runtime.block_on(list_keys(&args.store)), args.json),
     };
     let listings = match result {
         Ok(listings) => listings,

@@ -1,22 +1,33 @@
-//! `accolade admin` run as a command against both stores: the embedded one in a temporary data
-//! folder, and a DynamoDB table on the moto emulator (`ACCOLADE_MOTO_ENDPOINT`, which `bash
-//! infra/scripts/test.sh` starts).
+//! `accolade admin` and `accolade keys generate` run as commands against both stores: the
+//! embedded one in a temporary data folder, and a DynamoDB table with SSM parameters on the
+//! moto emulator (`ACCOLADE_MOTO_ENDPOINT`, which `bash infra/scripts/test.sh` starts).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
-use accolade::adapters::sqlite::SqliteStore;
+use accolade::adapters::sqlite::{LocalSigningKeys, SqliteStore};
 use accolade::crypto::client_secret_matches;
 use accolade::domain::{ClientId, IssuerId, Scope};
-use accolade::ports::Store;
+use accolade::keys::{KeyFolder, SigningAlgorithm};
+use accolade::ports::{SigningKeys, Store};
 use serde_json::Value;
 
 /// Runs `accolade admin` with the store options and the command's arguments.
 fn admin(store: &[&str], command: &[&str]) -> Output {
+    accolade(&["admin"], store, command)
+}
+
+/// Runs `accolade keys` with the command's arguments and the store options.
+fn keys_command(store: &[&str], command: &[&str]) -> Output {
+    accolade(&["keys", command[0]], &command[1..], store)
+}
+
+/// Runs `accolade` with AWS credentials for moto and no AWS profile.
+fn accolade(command: &[&str], first: &[&str], second: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_accolade"))
-        .arg("admin")
-        .args(store)
         .args(command)
+        .args(first)
+        .args(second)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "eu-west-2")
@@ -24,6 +35,7 @@ fn admin(store: &[&str], command: &[&str]) -> Output {
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env_remove("AWS_PROFILE")
+        .env_remove("SIGNING_KEY_PARAMETER_PREFIX")
         .output()
         .expect("running accolade failed")
 }
@@ -38,9 +50,10 @@ fn stdout_of(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).expect("the output is not UTF-8")
 }
 
-/// Creates an issuer and a client, lists, disables and lists again, and checks each result in
-/// `store`, which reads what the commands wrote.
-async fn exercise(store_args: &[&str], store: &dyn Store) {
+/// Creates an issuer with its signing key, rotates the key, creates a client, lists, disables
+/// and lists again, and checks each result in `store` and `keys`, which read what the
+/// commands wrote.
+async fn exercise(store_args: &[&str], store: &dyn Store, keys: &dyn SigningKeys) {
     let issuer = stdout_of(&admin(
         store_args,
         &[
@@ -62,6 +75,54 @@ async fn exercise(store_args: &[&str], store: &dyn Store) {
         .unwrap()
         .expect("issuer not stored");
     assert_eq!(stored.name.as_str(), "Riverside Music Service");
+
+    // create-issuer gave the issuer an RS256 key, private half included.
+    let first_keys = keys.list_issuer_public_keys(issuer_id).await.unwrap();
+    assert_eq!(first_keys.len(), 1, "create-issuer added no signing key");
+    assert_eq!(first_keys[0].algorithm, SigningAlgorithm::Rs256);
+    let first = keys
+        .signing_key(&first_keys[0].key_id)
+        .await
+        .unwrap()
+        .expect("the first key has no private half");
+    assert_eq!(first.public(), &first_keys[0]);
+
+    // A rotation adds an ES256 key, makes it active and keeps the first one.
+    let rotated = keys_command(
+        store_args,
+        &[
+            "generate",
+            "--issuer",
+            &issuer_id.to_string(),
+            "--alg",
+            "ES256",
+        ],
+    );
+    let rotated = stdout_of(&rotated);
+    let after = keys.list_issuer_public_keys(issuer_id).await.unwrap();
+    assert_eq!(after.len(), 2, "keys generate added no key: {rotated}");
+    assert_eq!(after[0], first_keys[0]);
+    assert_eq!(after[1].algorithm, SigningAlgorithm::Es256);
+    assert!(rotated.contains(after[1].key_id.as_str()), "{rotated}");
+    let active = keys
+        .active_signing_key(issuer_id)
+        .await
+        .unwrap()
+        .expect("the issuer has no active key");
+    assert_eq!(active.key_id(), &after[1].key_id);
+    let listed = stdout_of(&keys_command(store_args, &["list", "--json"]));
+    let listed: Value = serde_json::from_str(&listed).expect("keys list printed no JSON");
+    let listed_ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|key| key["issuer_id"] == issuer_id.to_string())
+        .map(|key| key["key_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed_ids,
+        vec![after[0].key_id.as_str(), after[1].key_id.as_str()]
+    );
 
     let created = stdout_of(&admin(
         store_args,
@@ -136,8 +197,9 @@ async fn admin_on_embedded_store() {
         "listing an unknown issuer's clients succeeded"
     );
     let store = SqliteStore::open(data_dir.path().join("accolade.db")).unwrap();
+    let keys = LocalSigningKeys::new(store.clone(), KeyFolder::new(data_dir.path().join("keys")));
 
-    exercise(&store_args, &store).await;
+    exercise(&store_args, &store, &keys).await;
 }
 
 #[tokio::test]
@@ -205,19 +267,45 @@ async fn admin_on_dynamodb() {
         .await
         .unwrap_or_else(|error| panic!("creating table {table} on moto failed: {error:#}"));
     let store = accolade_aws::DynamoStore::new(client, &table);
+    let prefix = format!("/accolade-admin-{}/signing-keys", uuid_v4().simple());
+    let keys = accolade_aws::AwsSigningKeys::new(
+        store.clone(),
+        aws_sdk_ssm::Client::new(&sdk),
+        accolade_aws::SigningKeyPrefix::parse(&prefix).unwrap(),
+    );
+    let store_args = [
+        "--store",
+        "dynamodb",
+        "--table",
+        &table,
+        "--endpoint-url",
+        &endpoint,
+    ];
 
-    exercise(
+    // Without a key prefix, create-issuer stops before it writes anything.
+    let without_prefix = admin(
+        &store_args,
         &[
-            "--store",
-            "dynamodb",
-            "--table",
-            &table,
-            "--endpoint-url",
-            &endpoint,
+            "create-issuer",
+            "--name",
+            "R",
+            "--url",
+            "https://r.example.org",
+            "--email",
+            "a@r.example.org",
         ],
-        &store,
-    )
-    .await;
+    );
+    assert!(!without_prefix.status.success());
+    assert!(
+        String::from_utf8_lossy(&without_prefix.stderr).contains("--key-prefix"),
+        "{}",
+        String::from_utf8_lossy(&without_prefix.stderr)
+    );
+    assert!(store.list_issuers().await.unwrap().is_empty());
+
+    let mut with_prefix = store_args.to_vec();
+    with_prefix.extend(["--key-prefix", prefix.as_str()]);
+    exercise(&with_prefix, &store, &keys).await;
 }
 
 fn uuid_v4() -> uuid::Uuid {
