@@ -571,3 +571,47 @@ async fn abandoned_send_is_redone_after_lease() {
     assert_eq!(h.mailer.sent().len(), 1);
     assert_eq!(h.reload(&award).await.delivery, DeliveryStatus::Sent);
 }
+
+#[tokio::test]
+async fn second_badge_to_known_address_is_emailed() {
+    let h = harness().await;
+    let choir = Achievement {
+        id: AchievementId::from_uuid(uuid::Uuid::new_v4()),
+        name: text("Chamber Choir"),
+        ..h.achievement.clone()
+    };
+    h.store.create_achievement(&choir).await.unwrap();
+    let first = h.seed_young_person().await;
+    let second = Award {
+        id: AwardId::from_uuid(uuid::Uuid::new_v4()),
+        achievement_id: choir.id,
+        ..first.clone()
+    };
+    h.store.create_award(&second).await.unwrap();
+
+    h.handle(&first).await.unwrap();
+    let outcome = h.handle(&second).await.unwrap();
+
+    assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+    let sent = h.mailer.sent();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[0].award_id, first.id);
+    assert_eq!(sent[1].award_id, second.id);
+    assert!(
+        sent[0].subject.contains("Summer Orchestra"),
+        "{}",
+        sent[0].subject
+    );
+    assert!(
+        sent[1].subject.contains("Chamber Choir"),
+        "{}",
+        sent[1].subject
+    );
+    for message in &sent {
+        assert_eq!(message.to.as_str(), "amara@example.org");
+        let link = format!("{BASE_URL}/claim/{}", token_in(&message.text));
+        assert!(message.html.contains(&format!("href=\"{link}\"")));
+    }
+    assert_ne!(token_in(&sent[0].text), token_in(&sent[1].text));
+    assert_eq!(h.reload(&second).await.delivery, DeliveryStatus::Sent);
+}

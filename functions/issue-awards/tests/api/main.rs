@@ -4,6 +4,7 @@
 mod achievements;
 mod awards;
 mod batch;
+mod corpus;
 mod idempotency;
 mod issuer;
 mod lifecycle;
