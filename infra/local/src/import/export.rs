@@ -95,11 +95,12 @@ pub fn plan_import(
     let (header_start, delimiter) = find_header(text, options)?;
     // The reader starts at the header row, so blank or title lines above it cannot shift it.
     // Line numbers still count from the start of the file.
-    let lines_before = text[..header_start].matches('\n').count() as u64;
     let malformed = |error: csv::Error| {
-        let line = error.position().map_or(0, csv::Position::line);
+        let line = error.position().map_or(0, |position| {
+            line_at(text, header_start as u64 + position.byte())
+        });
         ExportError::Malformed {
-            line: line + lines_before,
+            line,
             message: error.to_string(),
         }
     };
@@ -226,7 +227,41 @@ fn line_at(text: &str, offset: u64) -> u64 {
     while start < bytes.len() && matches!(bytes[start], b'\r' | b'\n') {
         start += 1;
     }
-    1 + bytes[..start].iter().filter(|byte| **byte == b'\n').count() as u64
+    1 + count_line_breaks(&bytes[..start])
+}
+
+/// Counts the line breaks in `bytes`: `\r\n`, `\n` and a lone `\r` each end a line, as they
+/// end a record for the csv reader. `bytes` must not end between the `\r` and `\n` of a CRLF.
+fn count_line_breaks(bytes: &[u8]) -> u64 {
+    let lone_returns = bytes
+        .iter()
+        .enumerate()
+        .filter(|(i, byte)| **byte == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    let newlines = bytes.iter().filter(|byte| **byte == b'\n').count();
+    (lone_returns + newlines) as u64
+}
+
+/// Splits `text` into lines, each with its line break (`\r\n`, `\n` or a lone `\r`).
+fn lines_with_breaks(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let mut end = start;
+        while end < bytes.len() && !matches!(bytes[end], b'\r' | b'\n') {
+            end += 1;
+        }
+        if end < bytes.len() {
+            let crlf = bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n');
+            end += if crlf { 2 } else { 1 };
+        }
+        let line = &text[start..end];
+        start = end;
+        Some(line)
+    })
 }
 
 fn parse_optional_email(raw: &str) -> Result<Option<EmailAddress>, String> {
@@ -345,7 +380,7 @@ fn find_header(text: &str, options: &ColumnOptions) -> Result<(usize, u8), Expor
 fn header_line(text: &str, is_email_column: &dyn Fn(&str) -> bool) -> Option<(usize, u8)> {
     let mut start = 0;
     let mut non_blank = 0;
-    for line in text.split_inclusive('\n') {
+    for line in lines_with_breaks(text) {
         let line_start = start;
         start += line.len();
         if line.trim().is_empty() {
