@@ -406,6 +406,15 @@ fn decode(bytes: &[u8]) -> Result<(&str, usize), ImageError> {
             "the bytes are not valid UTF-8; save the file as UTF-8",
         )
     })?;
+    // quick-xml drops a byte order mark at the start of its input without counting it in its
+    // positions, so a second one would shift every offset the bake splices at. XML allows
+    // nothing before the document but one byte order mark.
+    if text.starts_with('\u{feff}') {
+        return Err(malformed(
+            base,
+            "the document starts with a second byte order mark; remove it",
+        ));
+    }
     if let Some((i, c)) = text.char_indices().find(|(_, c)| !is_xml_char(*c)) {
         return Err(malformed(
             base + i,
@@ -415,7 +424,11 @@ fn decode(bytes: &[u8]) -> Result<(&str, usize), ImageError> {
     Ok((text, base))
 }
 
-fn check_doctype(content: &str) -> Result<(), ImageError> {
+/// Checks the content of a DOCTYPE that starts at `offset`: no internal subset, no `<`, and
+/// every quoted literal closed. quick-xml (0.38) ends a DOCTYPE at the `>` that balances the
+/// `<`s before it, ignoring quotes, while [`sniff_svg`] skips quoted literals. With no `<` and
+/// closed quotes both end it at the same `>`, so they agree on where the root element is.
+fn check_doctype(content: &str, offset: usize) -> Result<(), ImageError> {
     // Look for '[' outside quoted literals: the start of an internal subset.
     let mut quote: Option<char> = None;
     for c in content.chars() {
@@ -433,6 +446,15 @@ fn check_doctype(content: &str) -> Result<(), ImageError> {
             }
             _ => {}
         }
+    }
+    if let Some(q) = quote {
+        return Err(malformed(
+            offset,
+            format!("the DOCTYPE has a literal that opens with {q:?} and is never closed"),
+        ));
+    }
+    if content.contains('<') {
+        return Err(malformed(offset, "the DOCTYPE contains '<'"));
     }
     Ok(())
 }
@@ -515,8 +537,18 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
                     ));
                 }
                 seen_doctype = true;
+                // quick-xml also reads `<!doctype`, but XML (and `sniff_svg`) takes only capitals.
+                if !text
+                    .get(before..)
+                    .is_some_and(|rest| rest.starts_with("<!DOCTYPE"))
+                {
+                    return Err(malformed(
+                        offset,
+                        "the DOCTYPE keyword must be written in capitals: <!DOCTYPE",
+                    ));
+                }
                 let content = String::from_utf8_lossy(doctype.as_ref()).into_owned();
-                check_doctype(&content)?;
+                check_doctype(&content, offset)?;
             }
             Event::Comment(_) => {}
             Event::Text(t) => {
@@ -660,6 +692,14 @@ fn scan(bytes: &[u8]) -> Result<Scan, ImageError> {
         return Err(malformed(
             bytes.len(),
             "the document ends before the root element is closed (the file is cut short)",
+        ));
+    }
+    // quick-xml reads some prologs that `sniff_svg` does not, and `bake` copies the prolog as
+    // it is, so without this check `svg::bake` could return an image that `sniff` rejects.
+    if !sniff_svg(bytes) {
+        return Err(malformed(
+            root.start,
+            "the prolog before the root element is malformed, so the file is not recognised as SVG",
         ));
     }
     Ok(Scan {

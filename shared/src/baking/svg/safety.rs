@@ -19,7 +19,10 @@
 
 use quick_xml::events::BytesStart;
 
-use super::{ImageError, Scope, StartTag, attribute_value, malformed, resolve_prefix, split_qname};
+use super::{
+    ImageError, Scope, StartTag, attribute_value, badge_format_of, malformed, resolve_prefix,
+    split_qname,
+};
 
 const XLINK_NAMESPACE: &str = "http://www.w3.org/1999/xlink";
 
@@ -56,10 +59,17 @@ pub(super) fn unsafe_in_element(
         )));
     }
     let is_animation = ANIMATION_ELEMENTS.contains(&tag.local.as_str());
+    let is_badge_element = badge_format_of(tag.ns.as_deref(), &tag.local).is_some();
     for attr in e.attributes().with_checks(true) {
         let attr = attr.map_err(|err| malformed(offset, format!("in <{}>: {err}", tag.qname)))?;
         let key = std::str::from_utf8(attr.key.as_ref())
             .map_err(|_| malformed(offset, "an attribute name is not UTF-8"))?;
+        // The `verify` attribute of an Open Badges element holds the badge's JWS or hosted
+        // assertion URL, which a bake writes. A browser renders no element of another namespace
+        // and follows none of its attributes, so the value is badge data, not SVG content.
+        if is_badge_element && key == "verify" {
+            continue;
+        }
         let raw = std::str::from_utf8(&attr.value)
             .map_err(|_| malformed(offset, "an attribute value is not UTF-8"))?;
         let value = attribute_value(raw, offset)?;

@@ -1,0 +1,125 @@
+//! Inputs found by the baking fuzz targets (fuzz/), kept as fixtures in `fixtures/fuzz/`.
+
+use accolade::baking::{self, BadgeFormat, BakeInput, ImageKind, ImageLimits};
+
+const NO_LIMITS: ImageLimits = ImageLimits {
+    max_bytes: usize::MAX,
+    max_width: u32::MAX,
+    max_height: u32::MAX,
+};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+const CREDENTIAL: &str =
+    r#"{"id":"urn:uuid:1","type":["VerifiableCredential","OpenBadgeCredential"]}"#;
+
+/// A DOCTYPE whose quoted literal is never closed. quick-xml ends it at the first `>` but the
+/// sniffer skips the quotes and finds no SVG, so the two must not both accept it: every SVG
+/// entry point rejects it as malformed, and `sniff` does not recognise it.
+#[test]
+fn doctype_with_unclosed_quote() {
+    let svg = fixture("svg-doctype-unclosed-quote.svg");
+
+    let bake = baking::svg::bake(&svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+    let unbake = baking::svg::unbake(&svg);
+    assert_eq!(unbake.unwrap_err().code(), "malformed_svg");
+    assert_eq!(baking::sniff(&svg), None);
+}
+
+/// quick-xml ends a DOCTYPE at the first `>` that balances its `<`s, even inside a quoted
+/// literal, so such a DOCTYPE is rejected rather than read two ways.
+#[test]
+fn doctype_literal_containing_gt() {
+    let svg = br#"<!DOCTYPE svg SYSTEM "a>b"><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+
+    assert_eq!(baking::sniff(svg), Some(ImageKind::Svg));
+    let bake = baking::svg::bake(svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+    let inspect = baking::inspect_image(svg, &ImageLimits::default());
+    assert_eq!(inspect.unwrap_err().code(), "malformed_svg");
+}
+
+#[test]
+fn doctype_with_closed_literals_bakes() {
+    let svg = br#"<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+
+    let baked = baking::svg::bake(svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL))
+        .expect("a DOCTYPE with closed literals bakes");
+    assert_eq!(baking::sniff(&baked), Some(ImageKind::Svg));
+    let unbaked = baking::svg::unbake(&baked).unwrap().unwrap();
+    assert_eq!(unbaked.text, CREDENTIAL);
+}
+
+/// quick-xml drops a leading byte order mark without counting it in its positions, so after
+/// the one the decoder strips, a second one shifted the offsets a rebake spliced at and the
+/// output was malformed. A second byte order mark is rejected.
+#[test]
+fn svg_with_two_byte_order_marks() {
+    let svg = fixture("svg-double-bom.svg");
+
+    assert_eq!(
+        baking::svg::unbake(&svg).unwrap_err().code(),
+        "malformed_svg"
+    );
+    let bake = baking::svg::bake(&svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+    assert_eq!(baking::sniff(&svg), None);
+}
+
+/// A hosted assertion URL that contains `url(` (or `javascript:`) is written to the badge
+/// element's `verify` attribute. The safety check treated it as a CSS reference, so the baked
+/// image failed `inspect_image`. The `verify` attribute of a badge element is badge data.
+#[test]
+fn verify_attribute_is_not_svg_content() {
+    let image = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/baking/imposter-namespace.svg"),
+    )
+    .unwrap();
+    let assertion = String::from_utf8(fixture("assertion-id-with-url-call.json")).unwrap();
+    let cases = [
+        BakeInput::json(&assertion),
+        BakeInput::hosted(&assertion, "https://issuer.example/javascript:alert(1)"),
+    ];
+    for input in cases {
+        let baked = baking::svg::bake(&image, BadgeFormat::V2, input).expect("the bake succeeds");
+
+        let info = baking::inspect_image(&baked, &NO_LIMITS).expect("the baked image passes");
+        assert_eq!(info.badge_data, vec![BadgeFormat::V2]);
+        let unbaked = baking::svg::unbake(&baked).unwrap().unwrap();
+        assert_eq!(unbaked.text, assertion);
+    }
+}
+
+/// A `<` inside a DOCTYPE's quoted literal made quick-xml skip the next `>` while the sniffer
+/// stopped there, so again `svg::bake` returned an image that `sniff` did not recognise.
+#[test]
+fn doctype_containing_lt() {
+    let svg = fixture("svg-doctype-with-lt.svg");
+
+    let bake = baking::svg::bake(&svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+    let inline = br#"<!DOCTYPE svg SYSTEM "<a>"><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+    let bake = baking::svg::bake(inline, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+}
+
+/// quick-xml reads `<!DOcTYPE` as a DOCTYPE but the sniffer, like XML, takes only capitals, so
+/// `svg::bake` returned an image that `sniff` did not recognise.
+#[test]
+fn doctype_keyword_not_in_capitals() {
+    let svg = fixture("svg-doctype-lower-case.svg");
+
+    let bake = baking::svg::bake(&svg, BadgeFormat::V3, BakeInput::json(CREDENTIAL));
+    assert_eq!(bake.unwrap_err().code(), "malformed_svg");
+    let inline = br#"<!doctype svg><svg xmlns="http://www.w3.org/2000/svg"/>"#;
+    assert_eq!(baking::sniff(inline), None);
+    let unbake = baking::svg::unbake(inline);
+    assert_eq!(unbake.unwrap_err().code(), "malformed_svg");
+}
