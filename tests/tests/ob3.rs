@@ -308,6 +308,18 @@ fn signed_badges_pass_independent_tools() {
     let (code, report) = validate_schema(&[&broken_file]);
     assert_eq!(code, 1, "a broken credential must fail: {report:#}");
 
+    // The partner API's verify endpoint on the local stack checks the same VC-JWT.
+    let mut response = http()
+        .post(&stack.url("/v1/verify"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .content_type("application/jwt")
+        .send(jws.as_bytes())
+        .expect("POST /v1/verify");
+    assert_eq!(response.status(), 200, "POST /v1/verify");
+    let report: Value = response.body_mut().read_json().expect("verify report");
+    assert_eq!(report["valid"], true, "{report:#}");
+    assert_eq!(report["format"], "ob3-jwt", "{report:#}");
+
     // The VC-JWT with jose, the key from the kid URL, and the JWK Set.
     let (code, report) = verify_with_jose(&jws_file, &jwks_url);
     assert_eq!(code, 0, "jose verification: {report:#}");

@@ -14,7 +14,9 @@ use accolade::adapters::system::{OsRandom, SystemClock};
 use accolade::auth::AccessTokens;
 use accolade::crypto::Pepper;
 use accolade::http::ApiError;
-use accolade::ports::{Clock, FileStore, MailError, Mailer, OutgoingEmail, Random, Store};
+use accolade::ports::{
+    Clock, FileStore, MailError, Mailer, OutgoingEmail, PublicKeys, Random, Store,
+};
 use accolade::urls::PublicUrls;
 use anyhow::Context;
 use async_trait::async_trait;
@@ -155,15 +157,19 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
     .context("cannot give every issuer a signing key")?;
 
     let app = Router::new()
-        .merge(issue_awards::router(issue_awards::PartnerApi {
-            store: dyn_store.clone(),
-            files: files.clone(),
-            clock: clock.clone(),
-            random: random.clone(),
-            tokens,
-            urls: urls.clone(),
-            limits: issue_awards::Limits::default(),
-        }))
+        .merge(
+            issue_awards::router(issue_awards::PartnerApi {
+                store: dyn_store.clone(),
+                files: files.clone(),
+                clock: clock.clone(),
+                random: random.clone(),
+                tokens,
+                urls: urls.clone(),
+                limits: issue_awards::Limits::default(),
+            })
+            // POST /v1/verify checks signatures against the issuers' published keys.
+            .layer(axum::Extension::<Arc<dyn PublicKeys>>(keys.clone())),
+        )
         .merge(claim_badge::router(claim_badge::ClaimBadge {
             store: dyn_store.clone(),
             clock: clock.clone(),
