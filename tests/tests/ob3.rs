@@ -143,7 +143,7 @@ fn get_json(url: &str) -> Value {
     serde_json::from_str(&get_text(url)).unwrap_or_else(|error| panic!("{url}: {error}"))
 }
 
-/// Waits until `url` answers 200 and returns the body.
+/// Waits until `url` returns 200 and returns the body.
 fn wait_for(url: &str) -> Vec<u8> {
     for _ in 0..400 {
         let (status, body, _) = get(url, "*/*");
@@ -405,7 +405,7 @@ fn signed_badges_pass_independent_tools() {
         );
     }
 
-    // Revocation shows in both lists at once; images answer 410; the signed documents stay.
+    // Revocation shows in both lists at once; images return 410, and the signed documents stay.
     let issuer_url = credential["issuer"]["id"]
         .as_str()
         .expect("issuer id")

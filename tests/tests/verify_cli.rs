@@ -259,7 +259,7 @@ fn get_bytes(url: &str) -> (u16, Vec<u8>) {
     )
 }
 
-/// Waits until `url` answers 200 and returns its body.
+/// Waits until `url` returns 200 and returns its body.
 fn wait_for(url: &str) -> Vec<u8> {
     for _ in 0..400 {
         let (status, body) = get_bytes(url);
@@ -637,7 +637,7 @@ fn exit_codes_and_hosts_that_fail() {
     assert_eq!(status, 1);
     assert_eq!(failures(&report), vec!["no_badge_data"]);
 
-    // Hosted assertions whose URLs answer 410, 404, 503, HTML or a redirect chain.
+    // Hosted assertions whose URLs return 410, 404, 503, HTML or a redirect chain.
     let host = FakeHost::start();
     let assertion = |path: &str| {
         json!({

@@ -54,7 +54,7 @@ fn at(offset: i64) -> Timestamp {
 struct Harness {
     router: axum::Router,
     token: String,
-    /// A token of a client that holds no scope at all.
+    /// A token of a client that has no scope at all.
     scopeless_token: String,
     hosted_json: String,
     credential_jws: String,

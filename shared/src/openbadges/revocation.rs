@@ -50,7 +50,7 @@ pub struct RevokedCredential {
 }
 
 impl RevokedCredential {
-    /// Whether this entry revokes its credential.
+    /// Returns whether this entry revokes its credential.
     pub fn is_revoked(&self) -> bool {
         self.revoked.unwrap_or(true)
     }
@@ -98,7 +98,7 @@ pub struct AssertionRevocationList {
     pub revoked_assertions: Vec<RevokedAssertionEntry>,
 }
 
-/// The revoked awards that had been claimed, in the order they were revoked (then by id),
+/// Returns the revoked awards that had been claimed, in the order they were revoked (then by id),
 /// with their reasons.
 fn claimed_revocations(revoked: &[Award]) -> Vec<(&Award, String)> {
     let mut entries: Vec<(&Award, String)> = revoked
@@ -123,7 +123,7 @@ fn claimed_revocations(revoked: &[Award]) -> Vec<(&Award, String)> {
     entries
 }
 
-/// The 1EdTech revocation list of `issuer`, from its revoked awards
+/// Builds the 1EdTech revocation list of `issuer` from its revoked awards
 /// ([`Store::list_revoked_awards`](crate::ports::Store::list_revoked_awards)).
 pub fn credential_revocation_list(
     issuer: IssuerId,
@@ -144,7 +144,7 @@ pub fn credential_revocation_list(
     }
 }
 
-/// The Open Badges 2.0 `RevocationList` of `issuer`, from its revoked awards: for each, the
+/// Builds the Open Badges 2.0 `RevocationList` of `issuer` from its revoked awards: for each, the
 /// signed assertion's `urn:uuid:` id, then the hosted assertion URL.
 pub fn assertion_revocation_list(
     issuer: IssuerId,

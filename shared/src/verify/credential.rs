@@ -37,7 +37,7 @@ const SCHEMA_PREFIXES: [&str; 2] = [
 ];
 const SCHEMA_FILE: &str = "ob_v3p0_achievementcredential_schema.json";
 
-/// What the checks need from a credential.
+/// The parts of a credential that the checks read.
 #[derive(Debug, Clone, Default)]
 struct Credential {
     id: Option<String>,
@@ -49,7 +49,7 @@ struct Credential {
     structure_valid: bool,
 }
 
-/// Whether the OB 3.0 context URL matches the schema's pattern
+/// Returns whether the OB 3.0 context URL matches the schema's pattern
 /// `https://purl.imsglobal.org/spec/ob/v3p0/context(-3.d.d)*.json`.
 fn is_ob3_context(url: &str) -> bool {
     let Some(rest) = url
@@ -77,7 +77,7 @@ fn is_ob3_context(url: &str) -> bool {
 }
 
 impl Run<'_> {
-    /// Verifies a VC-JWT. `wrapped` says the credential sits in a `vc` claim (VC 1.1 style).
+    /// Verifies a VC-JWT. `wrapped` is true when the credential is in a `vc` claim (VC 1.1 style).
     pub(crate) async fn verify_vc_jwt(&mut self, jws: &CompactJws<'_>, wrapped: bool) {
         self.checks.set_format(Format::Ob3Jwt);
         let Some(claims) = jws.payload.as_object() else {

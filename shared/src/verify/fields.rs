@@ -20,7 +20,7 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// A short JSON rendering of a value for messages: at most 80 characters.
+/// Renders a value as short JSON for messages, at most 80 characters.
 pub(crate) fn preview(value: &Value) -> String {
     let text = value.to_string();
     if text.chars().count() <= 80 {
@@ -31,7 +31,7 @@ pub(crate) fn preview(value: &Value) -> String {
     }
 }
 
-/// A short rendering of untrusted text for messages: at most 80 characters, quoted.
+/// Renders untrusted text for messages: quoted and at most 80 characters.
 pub(crate) fn quote(text: &str) -> String {
     if text.chars().count() <= 80 {
         format!("{text:?}")
@@ -41,7 +41,8 @@ pub(crate) fn quote(text: &str) -> String {
     }
 }
 
-/// The values of a `type` member: one string, or an array of strings (other items ignored).
+/// Returns the values of a `type` member: one string, or an array of strings (other items
+/// are ignored).
 pub(crate) fn types(object: &Object) -> Vec<&str> {
     match object.get("type") {
         Some(Value::String(one)) => vec![one.as_str()],
@@ -50,12 +51,12 @@ pub(crate) fn types(object: &Object) -> Vec<&str> {
     }
 }
 
-/// Whether `type` names `name`.
+/// Returns whether `type` names `name`.
 pub(crate) fn has_type(object: &Object, name: &str) -> bool {
     types(object).contains(&name)
 }
 
-/// The id of a reference: the string itself, or the `id` of an embedded object.
+/// Returns the id of a reference: the string itself, or the `id` of an embedded object.
 pub(crate) fn reference_id(value: &Value) -> Option<&str> {
     match value {
         Value::String(id) => Some(id),
@@ -112,7 +113,7 @@ impl<'a> Fields<'a> {
         self.failures += 1;
     }
 
-    /// A required value of any type.
+    /// Reads a required value of any type.
     pub(crate) fn required(&mut self, checks: &mut Checks, name: &str) -> Option<&'a Value> {
         match self.object.get(name) {
             None | Some(Value::Null) => {
@@ -123,7 +124,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required non-empty string.
+    /// Reads a required non-empty string.
     pub(crate) fn string(&mut self, checks: &mut Checks, name: &str) -> Option<&'a str> {
         let value = self.required(checks, name)?;
         match value.as_str() {
@@ -143,7 +144,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An optional string; a value of another type is recorded as invalid.
+    /// Reads an optional string. A value of another type is recorded as invalid.
     pub(crate) fn optional_string(&mut self, checks: &mut Checks, name: &str) -> Option<&'a str> {
         match self.object.get(name) {
             None | Some(Value::Null) => None,
@@ -159,7 +160,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required IRI: a string that parses as an absolute URI (`https:`, `urn:`, `did:`…).
+    /// Reads a required IRI: a string that parses as an absolute URI (`https:`, `urn:`, `did:`…).
     pub(crate) fn iri(&mut self, checks: &mut Checks, name: &str) -> Option<&'a str> {
         let text = self.string(checks, name)?;
         if is_absolute_iri(text) {
@@ -174,7 +175,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required reference: an IRI, or an embedded object.
+    /// Reads a required reference: an IRI, or an embedded object.
     pub(crate) fn reference(&mut self, checks: &mut Checks, name: &str) -> Option<&'a Value> {
         let value = self.required(checks, name)?;
         match value {
@@ -203,7 +204,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A required `type` that names `expected` (any one of them).
+    /// Reads a required `type` that names `expected` (any one of them).
     pub(crate) fn type_names(&mut self, checks: &mut Checks, expected: &[&str]) -> bool {
         if self.required(checks, "type").is_none() {
             return false;
@@ -225,7 +226,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// Whether no failure was recorded.
+    /// Returns whether no failure was recorded.
     pub(crate) fn is_valid(&self) -> bool {
         self.failures == 0
     }

@@ -16,7 +16,7 @@ use crate::openbadges::v2::CONTEXT;
 /// The specification named in messages.
 pub(crate) const SPEC: &str = "Open Badges 2.0";
 
-/// How an assertion says it is verified.
+/// The verification method that an assertion declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum VerificationType {
     Hosted,
@@ -47,7 +47,7 @@ pub(crate) struct Recipient {
     pub salt: Option<String>,
 }
 
-/// What the checks need from an assertion.
+/// The parts of an assertion that the checks read.
 #[derive(Debug, Clone)]
 pub(crate) struct Assertion {
     pub id: String,
@@ -471,7 +471,8 @@ pub(crate) async fn resolve_badge_and_issuer(
     Some((badge, issuer))
 }
 
-/// The authority (host and port, with the scheme's default port filled in) of an http(s) URL.
+/// Returns the authority (host and port, with the scheme's default port filled in) of an
+/// http(s) URL.
 fn authority(url: &str) -> Option<(String, String, u16)> {
     let parsed = url::Url::parse(url).ok()?;
     if !matches!(parsed.scheme(), "http" | "https") {

@@ -58,7 +58,7 @@ pub struct VerificationReport {
     pub checks: Vec<Check>,
 }
 
-/// How a report ends, for exit codes: valid, not valid, or the input could not be read.
+/// The outcome of a report, for exit codes: valid, not valid, or the input could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Valid,
@@ -67,7 +67,7 @@ pub enum Outcome {
 }
 
 impl VerificationReport {
-    /// A report for an input that could not be read at all (a missing file, say).
+    /// Builds the report of an input that could not be read at all, such as a missing file.
     pub fn unreadable(message: impl Into<String>) -> Self {
         Self {
             valid: false,
@@ -81,17 +81,17 @@ impl VerificationReport {
         }
     }
 
-    /// The first check with this code.
+    /// Returns the first check with this code.
     pub fn check(&self, code: &str) -> Option<&Check> {
         self.checks.iter().find(|check| check.code == code)
     }
 
-    /// Whether any check has this code.
+    /// Returns whether any check has this code.
     pub fn has(&self, code: &str) -> bool {
         self.check(code).is_some()
     }
 
-    /// The codes of the failed checks, in order.
+    /// Returns the codes of the failed checks, in order.
     pub fn failures(&self) -> Vec<&str> {
         self.checks
             .iter()
