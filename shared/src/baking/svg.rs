@@ -857,7 +857,7 @@ pub fn bake(svg: &[u8], format: BadgeFormat, input: BakeInput<'_>) -> Result<Vec
     if let Some(error) = scan.unsafe_content.take() {
         return Err(error.into());
     }
-    let json = payload::check_for_bake(format, &input)?;
+    let json_id = payload::check_for_bake(format, &input)?;
     let text = input.payload.text();
     check_xml_safe(text)?;
     if let Some(url) = input.assertion_url {
@@ -869,12 +869,8 @@ pub fn bake(svg: &[u8], format: BadgeFormat, input: BakeInput<'_>) -> Result<Vec
         (BadgeFormat::V2, Payload::Json(json_text)) => {
             let url = match input.assertion_url {
                 Some(u) => u.to_owned(),
-                None => json
-                    .as_ref()
-                    .and_then(|v| v.get("id"))
-                    .and_then(|v| v.as_str())
+                None => json_id
                     .filter(|id| payload::is_http_url(id))
-                    .map(str::to_owned)
                     .ok_or(BakeError::MissingAssertionUrl)?,
             };
             (Some(url), json_text)
