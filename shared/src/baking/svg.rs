@@ -27,6 +27,8 @@
 //! a long prolog (a big comment or DOCTYPE) can defeat that validator even though the file is
 //! valid and we read it. Keep the prologs of badge designs short.
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesStart, Event};
 
 mod safety;
@@ -225,33 +227,42 @@ fn resolve_reference(name: &str, offset: usize) -> Result<char, ImageError> {
 
 /// Decodes an attribute value: references resolved, then attribute-value normalisation (each
 /// literal tab, line feed, carriage return or CR LF becomes a space; references are kept).
-fn attribute_value(raw: &str, offset: usize) -> Result<String, ImageError> {
+/// Borrows `raw` when there is nothing to decode, as in most values, such as path data.
+fn attribute_value(raw: &str, offset: usize) -> Result<Cow<'_, str>, ImageError> {
+    let is_special = |b: &u8| matches!(b, b'<' | b'\r' | b'\n' | b'\t' | b'&');
+    let bytes = raw.as_bytes();
+    if !bytes.iter().any(is_special) {
+        return Ok(Cow::Borrowed(raw));
+    }
+    // Copy the runs between special characters whole. Every special character is ASCII, so
+    // each index below is a character boundary.
     let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '<' => return Err(malformed(offset, "an attribute value contains '<'")),
-            '\r' => {
-                if matches!(chars.peek(), Some((_, '\n'))) {
-                    chars.next();
+    let mut from = 0;
+    while let Some(found) = bytes[from..].iter().position(is_special) {
+        let at = from + found;
+        out.push_str(&raw[from..at]);
+        from = at + 1;
+        match bytes[at] {
+            b'<' => return Err(malformed(offset, "an attribute value contains '<'")),
+            b'\r' => {
+                if bytes.get(from) == Some(&b'\n') {
+                    from += 1;
                 }
                 out.push(' ');
             }
-            '\n' | '\t' => out.push(' '),
-            '&' => {
-                let rest = &raw[i + 1..];
+            b'&' => {
+                let rest = &raw[from..];
                 let end = rest
                     .find(';')
                     .ok_or_else(|| malformed(offset, "an attribute value has '&' without ';'"))?;
                 out.push(resolve_reference(&rest[..end], offset)?);
-                for _ in 0..=rest[..end].chars().count() {
-                    chars.next();
-                }
+                from += end + 1;
             }
-            _ => out.push(c),
+            _ => out.push(' '),
         }
     }
-    Ok(out)
+    out.push_str(&raw[from..]);
+    Ok(Cow::Owned(out))
 }
 
 /// XML 1.0 end-of-line normalisation: CR LF and lone CR become LF.
@@ -283,6 +294,10 @@ fn split_qname(qname: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// The unprefixed attributes that the scan reads after parsing a start tag: the root's size
+/// and a badge element's `verify`. Only these are kept in [`StartTag::plain_attrs`].
+const KEPT_ATTRIBUTES: &[&str] = &["width", "height", "viewBox", "verify"];
+
 struct StartTag {
     qname: String,
     ns: Option<String>,
@@ -311,7 +326,8 @@ fn open_element(
         ));
     }
     let mut scope: Scope = Vec::new();
-    let mut attrs: Vec<(String, String)> = Vec::new();
+    let mut prefixed_keys: Vec<String> = Vec::new();
+    let mut plain_attrs: Vec<(String, String)> = Vec::new();
     for attr in e.attributes().with_checks(true) {
         let attr = attr.map_err(|err| malformed(offset, format!("in <{qname}>: {err}")))?;
         let key = std::str::from_utf8(attr.key.as_ref())
@@ -320,7 +336,7 @@ fn open_element(
             .map_err(|_| malformed(offset, "an attribute value is not UTF-8"))?;
         let value = attribute_value(raw, offset)?;
         if key == "xmlns" {
-            scope.push((None, value));
+            scope.push((None, value.into_owned()));
         } else if let Some(prefix) = key.strip_prefix("xmlns:") {
             if prefix.is_empty() || prefix.contains(':') || value.is_empty() || prefix == "xmlns" {
                 return Err(malformed(
@@ -335,18 +351,19 @@ fn open_element(
                 ));
             }
             if prefix == "openbadges" {
-                attrs.push((key.to_owned(), value.clone()));
+                plain_attrs.push((key.to_owned(), value.to_string()));
             }
-            scope.push((Some(prefix.to_owned()), value));
-        } else {
-            attrs.push((key.to_owned(), value));
+            scope.push((Some(prefix.to_owned()), value.into_owned()));
+        } else if key.contains(':') {
+            prefixed_keys.push(key.to_owned());
+        } else if KEPT_ATTRIBUTES.contains(&key) {
+            plain_attrs.push((key.to_owned(), value.into_owned()));
         }
     }
     scopes.push(scope);
     // Every attribute prefix must be declared.
-    for (key, _) in &attrs {
+    for key in &prefixed_keys {
         if let (Some(prefix), _) = split_qname(key)
-            && prefix != "xmlns"
             && resolve_prefix(scopes, Some(prefix)).is_none()
         {
             return Err(malformed(
@@ -364,10 +381,6 @@ fn open_element(
         ));
     }
     let local = local.to_owned();
-    let plain_attrs = attrs
-        .into_iter()
-        .filter(|(k, _)| !k.contains(':') || k == "xmlns:openbadges")
-        .collect();
     Ok(StartTag {
         qname,
         ns,
@@ -1124,6 +1137,11 @@ mod tests {
             "malformed_svg"
         );
         assert_eq!(attribute_value("&#x1F989;!", 0).unwrap(), "🦉!");
+        assert_eq!(attribute_value("é\rx\r\n\né", 0).unwrap(), "é x  é");
+        assert!(matches!(
+            attribute_value("M 0 0 L 10 10", 0).unwrap(),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -95,8 +95,7 @@ fn unsafe_attribute(
     if prefix.is_none() && local.len() > 2 && starts_with_on {
         return Some(format!("the event handler attribute {key} on <{element}>"));
     }
-    let compact = compact_lowercase(value);
-    if compact.contains("javascript:") || compact.contains("vbscript:") {
+    if has_script_url(value) {
         return Some(format!(
             "a script URL in the attribute {key}={} on <{element}>",
             quoted(value)
@@ -131,14 +130,13 @@ fn unsafe_attribute(
 /// Checks the text of a `<style>` element (or a `style` attribute): `@import` and `url(…)` that
 /// point outside the file, and script URLs.
 pub(super) fn unsafe_in_css(css: &str, place: &str, offset: usize) -> Option<ImageError> {
-    let compact = compact_lowercase(css);
-    if compact.contains("@import") {
+    if css.contains('@') && compact_lowercase(css).contains("@import") {
         return Some(unsafe_svg(
             format!("an @import rule in {place} (a style sheet loaded from another file)"),
             offset,
         ));
     }
-    if compact.contains("javascript:") || compact.contains("vbscript:") {
+    if has_script_url(css) {
         return Some(unsafe_svg(format!("a script URL in {place}"), offset));
     }
     external_css_reference(css).map(|target| {
@@ -149,8 +147,24 @@ pub(super) fn unsafe_in_css(css: &str, place: &str, offset: usize) -> Option<Ima
     })
 }
 
+/// Whether `text` contains a `javascript:` or `vbscript:` URL, with the whitespace, control
+/// characters and case that browsers ignore in a scheme.
+fn has_script_url(text: &str) -> bool {
+    // A match ends at a ':', and compacting works character by character, so only the text
+    // up to the last ':' needs the copy. Most values, such as path data, have no ':', and a
+    // data URL has one, right after "data".
+    let Some(last_colon) = text.rfind(':') else {
+        return false;
+    };
+    let compact = compact_lowercase(&text[..=last_colon]);
+    compact.contains("javascript:") || compact.contains("vbscript:")
+}
+
 /// The target of the first CSS `url(…)` in `text` that is not a local reference.
 fn external_css_reference(text: &str) -> Option<String> {
+    if !text.contains('(') {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let mut from = 0;
     while let Some(i) = lower[from..].find("url(") {
@@ -177,7 +191,10 @@ fn is_local_reference(url: &str) -> bool {
     if url.is_empty() || url.starts_with('#') {
         return true;
     }
-    let lower = compact_lowercase(url);
+    // The media type ends before the first ',' and compacting never makes one, so the data
+    // after it, most of a data URL, needs no copy.
+    let head = url.find(',').map_or(url, |comma| &url[..comma]);
+    let lower = compact_lowercase(head);
     let Some(rest) = lower.strip_prefix("data:") else {
         return false;
     };
@@ -202,5 +219,64 @@ fn quoted(value: &str) -> String {
     } else {
         let head: String = value.chars().take(MAX_CHARS).collect();
         format!("{head:?}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Searches the compacted whole text, as the check did before it skipped any part.
+    fn script_url_in_whole_text(text: &str) -> bool {
+        let compact = compact_lowercase(text);
+        compact.contains("javascript:") || compact.contains("vbscript:")
+    }
+
+    #[test]
+    fn script_urls_found_as_in_the_whole_text() {
+        let long_data = format!("data:image/png;base64,{}", "iVBORw0KGgo".repeat(1000));
+        for text in [
+            "javascript:alert(1)",
+            " Java\tScript\n:alert(1)",
+            "VBScript:msgbox(1)",
+            "M 10 10 L 20 20 Z",
+            "data:image/png;base64,iVBORw0KGgo",
+            "data:image/png,x java\tscript:alert(1)",
+            "javascript",
+            ":javascript",
+            "javascript:",
+            "\u{212a}javascript:",
+            long_data.as_str(),
+        ] {
+            assert_eq!(
+                has_script_url(text),
+                script_url_in_whole_text(text),
+                "{text:.60}"
+            );
+        }
+    }
+
+    #[test]
+    fn local_references() {
+        let long_data = format!("data:image/png;base64,{}", "iVBORw0KGgo".repeat(1000));
+        assert!(is_local_reference(""));
+        assert!(is_local_reference("#face"));
+        assert!(is_local_reference(&long_data));
+        assert!(is_local_reference(" DATA : Image/PNG ;base64,AAAA"));
+        assert!(is_local_reference("data:image/gif,GIF89a,more,commas"));
+        assert!(!is_local_reference("data:text/html,<b>hi</b>"));
+        assert!(!is_local_reference("data:image/svg+xml,<svg/>"));
+        assert!(!is_local_reference("data:,image/png"));
+        assert!(!is_local_reference("https://tracker.example/pixel.png"));
+    }
+
+    #[test]
+    fn css_references_need_parentheses() {
+        assert_eq!(external_css_reference("fill: red"), None);
+        assert_eq!(external_css_reference("url(#face)"), None);
+        assert_eq!(
+            external_css_reference("fill: URL( 'https://x.example/a' )"),
+            Some("https://x.example/a".to_owned())
+        );
     }
 }
