@@ -3,6 +3,7 @@
 //! do in AWS. Delivery is at least once: a change is acknowledged only after its handler
 //! finished, so a crash replays it on the next start and every handler must be idempotent.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -10,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accolade::adapters::sqlite::{AwardChange, SqliteStore};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 /// Attempts per change before it is set aside in the dead-letter file, so one change that
 /// keeps failing cannot hold up every change after it (as a stream's maximum retry attempts
@@ -21,6 +23,9 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// Changes read per poll.
 const BATCH: usize = 100;
+/// Awards of one batch handled at the same time. Their store calls take turns on the one
+/// SQLite connection, but file writes, fsync waits and the CPU work in between overlap.
+const CONCURRENT_AWARDS: usize = 8;
 
 /// Why a handler did not finish a change.
 #[derive(Debug)]
@@ -51,6 +56,11 @@ pub trait ChangeHandler: Send + Sync + 'static {
 }
 
 /// Runs one named consumer until `shutdown` turns true.
+///
+/// Each polled batch is split by award: the changes of one award are handled in order, and
+/// up to [`CONCURRENT_AWARDS`] awards are handled at the same time, as Lambda handles the
+/// shards of a DynamoDB stream. The batch is acknowledged once every change in it has been
+/// handled (or set aside), so a crash in the middle replays the whole batch.
 pub async fn run_consumer(
     name: &'static str,
     store: Arc<SqliteStore>,
@@ -73,24 +83,117 @@ pub async fn run_consumer(
                 continue;
             }
         };
-        if changes.is_empty() {
+        let Some(last_sequence) = changes.last().map(|change| change.sequence) else {
             tokio::select! {
                 () = notified => {}
                 _ = shutdown.changed() => {}
                 () = tokio::time::sleep(Duration::from_secs(5)) => {}
             }
             continue;
+        };
+        let batch = Batch {
+            consumer: name,
+            handler: handler.clone(),
+            dead_letters: dead_letters.clone(),
+            shutdown: shutdown.clone(),
+        };
+        if !batch.handle(changes).await {
+            // Stopped part-way: the changes of this batch are handled again on the next start.
+            return;
         }
-        for change in &changes {
-            if *shutdown.borrow() {
-                return;
+        if let Err(error) = store.acknowledge(name, last_sequence).await {
+            tracing::error!(consumer = name, sequence = last_sequence, error = %error, "cannot acknowledge a batch of changes; it will be handled again");
+        }
+    }
+}
+
+/// One polled batch of a consumer's changes.
+struct Batch {
+    consumer: &'static str,
+    handler: Arc<dyn ChangeHandler>,
+    dead_letters: PathBuf,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Batch {
+    /// Handles every change, one task per award, and returns `false` when a shutdown
+    /// stopped it before every change was handled.
+    async fn handle(&self, changes: Vec<AwardChange>) -> bool {
+        let permits = Arc::new(Semaphore::new(CONCURRENT_AWARDS));
+        let mut tasks = JoinSet::new();
+        let mut sequences_by_task = HashMap::new();
+        for group in group_by_award(changes) {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                unreachable!("the semaphore is never closed");
+            };
+            let award_id = group[0].new.id;
+            let sequences: Vec<u64> = group.iter().map(|change| change.sequence).collect();
+            let (consumer, handler, dead_letters, shutdown) = (
+                self.consumer,
+                self.handler.clone(),
+                self.dead_letters.clone(),
+                self.shutdown.clone(),
+            );
+            let task = tasks.spawn(async move {
+                let _permit = permit;
+                for change in &group {
+                    if *shutdown.borrow() {
+                        return false;
+                    }
+                    handle_with_retries(consumer, handler.as_ref(), change, &dead_letters).await;
+                }
+                true
+            });
+            sequences_by_task.insert(task.id(), (award_id, sequences));
+        }
+
+        let mut all_handled = true;
+        while let Some(joined) = tasks.join_next_with_id().await {
+            match joined {
+                Ok((_, handled)) => all_handled &= handled,
+                Err(error) => {
+                    // A handler panicked. Its award's changes are set aside like a fatal
+                    // error, so one faulty change cannot stop the consumer for good.
+                    let Some((award_id, sequences)) = sequences_by_task.remove(&error.id()) else {
+                        tracing::error!(consumer = self.consumer, error = %error, "a handler task failed");
+                        continue;
+                    };
+                    tracing::error!(
+                        consumer = self.consumer,
+                        award.id = %award_id,
+                        sequences = ?sequences,
+                        error = %error,
+                        "a handler panicked; the award's changes are set aside in the dead-letter file"
+                    );
+                    let line = serde_json::json!({
+                        "consumer": self.consumer,
+                        "sequences": sequences,
+                        "award_id": award_id.to_string(),
+                        "error": format!("the handler panicked: {error}"),
+                    });
+                    write_dead_letter(&self.dead_letters, &line);
+                }
             }
-            handle_with_retries(name, handler.as_ref(), change, &dead_letters).await;
-            if let Err(error) = store.acknowledge(name, change.sequence).await {
-                tracing::error!(consumer = name, sequence = change.sequence, error = %error, "cannot acknowledge a change; it will be handled again");
+        }
+        all_handled
+    }
+}
+
+/// Splits changes into one list per award, each in log order, the lists ordered by their
+/// first change.
+fn group_by_award(changes: Vec<AwardChange>) -> Vec<Vec<AwardChange>> {
+    let mut groups: Vec<Vec<AwardChange>> = Vec::new();
+    let mut index_of_award: HashMap<_, usize> = HashMap::new();
+    for change in changes {
+        match index_of_award.get(&change.new.id) {
+            Some(&index) => groups[index].push(change),
+            None => {
+                index_of_award.insert(change.new.id, groups.len());
+                groups.push(vec![change]);
             }
         }
     }
+    groups
 }
 
 async fn handle_with_retries(
@@ -135,27 +238,33 @@ async fn handle_with_retries(
             "award_id": award_id.to_string(),
             "error": format!("{error:#}"),
         });
-        if let Err(write_error) = append_line(dead_letters, &line.to_string()) {
-            tracing::error!(path = %dead_letters.display(), error = %write_error, "cannot write the dead-letter file");
-        }
+        write_dead_letter(dead_letters, &line);
         return;
     }
 }
 
-fn append_line(path: &PathBuf, line: &str) -> std::io::Result<()> {
+/// Appends one JSON line to the dead-letter file. The line goes out in one `write` call
+/// on a file opened for appending, so lines from concurrent tasks do not interleave.
+fn write_dead_letter(path: &PathBuf, line: &serde_json::Value) {
     use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
+    let text = format!("{line}\n");
+    let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(path)?;
-    writeln!(file, "{line}")
+        .open(path)
+        .and_then(|mut file| file.write_all(text.as_bytes()));
+    if let Err(error) = written {
+        tracing::error!(path = %path.display(), error = %error, "cannot write the dead-letter file");
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use accolade::adapters::contract::fixtures;
+    use accolade::domain::AwardId;
     use accolade::ports::Store;
 
     use super::*;
@@ -307,6 +416,87 @@ mod tests {
 
         assert_eq!(handler.calls(), 2);
         assert!(started.elapsed() >= Duration::from_secs(120));
+    }
+
+    /// A handler that records the order of the changes it handles and how many of them
+    /// were in flight at once.
+    #[derive(Default)]
+    struct RecordingHandler {
+        handled: Mutex<Vec<(AwardId, u64)>>,
+        in_flight: AtomicUsize,
+        max_in_flight: AtomicUsize,
+    }
+
+    impl ChangeHandler for RecordingHandler {
+        fn handle<'a>(&'a self, change: &'a AwardChange) -> HandlerFuture<'a> {
+            Box::pin(async move {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                self.handled
+                    .lock()
+                    .unwrap()
+                    .push((change.new.id, change.sequence));
+                Ok(())
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn batch_keeps_award_order_and_overlaps_awards() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(folder.path().join("store.db")).unwrap());
+        let issuer = fixtures::issuer();
+        let achievement = fixtures::achievement(issuer.id);
+        let mut awards = Vec::new();
+        for n in 0..4 {
+            let email = format!("learner{n}@example.org");
+            let award = fixtures::award(issuer.id, achievement.id, &email);
+            store.create_award(&award).await.unwrap();
+            awards.push(award);
+        }
+        // Two more changes of the first award, logged after the other awards' changes.
+        let mut first = awards[0].clone();
+        for _ in 0..2 {
+            let next = first.next_version();
+            store.update_award(&next, first.version).await.unwrap();
+            first = next;
+        }
+        let changes = store.pending_changes("test", 100).await.unwrap();
+        assert_eq!(changes.len(), 6);
+        let expected_first: Vec<u64> = changes
+            .iter()
+            .filter(|change| change.new.id == awards[0].id)
+            .map(|change| change.sequence)
+            .collect();
+        let handler = Arc::new(RecordingHandler::default());
+        let (_shutdown, receiver) = watch::channel(false);
+        let batch = Batch {
+            consumer: "test",
+            handler: handler.clone(),
+            dead_letters: folder.path().join("dead.jsonl"),
+            shutdown: receiver,
+        };
+
+        assert!(batch.handle(changes).await, "the whole batch is handled");
+
+        let handled = handler.handled.lock().unwrap().clone();
+        assert_eq!(handled.len(), 6, "every change is handled once");
+        let handled_first: Vec<u64> = handled
+            .iter()
+            .filter(|(award_id, _)| *award_id == awards[0].id)
+            .map(|(_, sequence)| *sequence)
+            .collect();
+        assert_eq!(
+            handled_first, expected_first,
+            "one award's changes keep log order"
+        );
+        assert!(
+            handler.max_in_flight.load(Ordering::SeqCst) > 1,
+            "changes of different awards overlap"
+        );
+        assert!(dead_letters(&folder).is_empty());
     }
 
     #[tokio::test]
