@@ -16,7 +16,7 @@ use accolade::adapters::sqlite::{LocalSigningKeys, SqliteStore};
 use accolade::adapters::system::SystemClock;
 use accolade::domain::{IssuerId, Timestamp};
 use accolade::keys::{KeyFolder, KeyId, PublicKeyRecord, SigningAlgorithm, SigningKey, key_url};
-use accolade::ports::{Clock, SigningKeys, Store};
+use accolade::ports::{Clock, PublicKeys, SigningKeys, Store};
 use accolade::urls::PublicUrls;
 use accolade_aws::{AwsSigningKeys, DynamoStore, SigningKeyPrefix};
 use anyhow::{Context, anyhow};
@@ -102,6 +102,25 @@ pub async fn open_keys(args: &StoreArgs) -> anyhow::Result<OpenKeys> {
                 store: Arc::new(store),
                 keys: Arc::new(keys),
             })
+        }
+    }
+}
+
+/// Opens the store that `args` names for reading its public key records, which are kept in
+/// the store itself, so a DynamoDB table needs no `--key-prefix` here.
+async fn open_public_keys(
+    args: &StoreArgs,
+) -> anyhow::Result<(Arc<dyn Store>, Arc<dyn PublicKeys>)> {
+    match args.store {
+        StoreKind::Embedded => {
+            let store = Arc::new(open_embedded_store(&args.data_dir)?);
+            Ok((store.clone(), store))
+        }
+        StoreKind::Dynamodb => {
+            let table = args.dynamodb_table()?;
+            let sdk = accolade_aws::sdk_config(args.endpoint_url.as_deref()).await;
+            let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table));
+            Ok((store.clone(), store))
         }
     }
 }
@@ -193,7 +212,7 @@ pub async fn generate_keys(options: &GenerateOptions) -> anyhow::Result<Vec<KeyL
 
 /// Lists every key of every issuer, oldest first, marking each issuer's active key.
 pub async fn list_keys(args: &StoreArgs) -> anyhow::Result<Vec<KeyListing>> {
-    let OpenKeys { store, keys } = open_keys(args).await?;
+    let (store, keys) = open_public_keys(args).await?;
     let urls = recorded_urls(store.as_ref()).await?;
     let records = keys.list_public_keys().await?;
     let listings = records

@@ -9,7 +9,7 @@ use accolade::adapters::sqlite::{LocalSigningKeys, SqliteStore};
 use accolade::crypto::client_secret_matches;
 use accolade::domain::{ClientId, IssuerId, Scope};
 use accolade::keys::{KeyFolder, SigningAlgorithm};
-use accolade::ports::{SigningKeys, Store};
+use accolade::ports::{PublicKeys, SigningKeys, Store};
 use serde_json::Value;
 
 /// Runs `accolade admin` with the store options and the command's arguments.
@@ -306,6 +306,22 @@ async fn admin_on_dynamodb() {
     let mut with_prefix = store_args.to_vec();
     with_prefix.extend(["--key-prefix", prefix.as_str()]);
     exercise(&with_prefix, &store, &keys).await;
+
+    // The public keys are in the table, so listing them needs no key prefix.
+    let listed = keys_command(&store_args, &["list", "--json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed: Value =
+        serde_json::from_str(&stdout_of(&listed)).expect("keys list printed no JSON");
+    let expected = keys.list_public_keys().await.unwrap();
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(expected.len()),
+        "keys list without --key-prefix lists every key: {listed}"
+    );
 }
 
 fn uuid_v4() -> uuid::Uuid {
