@@ -23,6 +23,7 @@ Install the emulator first if .venv/tools is missing: bash infra/scripts/setup-t
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import secrets
@@ -47,6 +48,9 @@ TABLE = "accolade-bench"
 BUCKET = "accolade-bench-images"
 TOKEN_PARAMETER = "/accolade-bench/token-signing-secret"
 PEPPER_PARAMETER = "/accolade-bench/claim-pepper"
+# The SSM path of the issuers' private signing keys. bake-images reads none of them before its
+# first event, so the emulator holds no keys.
+SIGNING_KEY_PREFIX = "/accolade-bench/signing-keys"
 PUBLIC_BASE_URL = "https://badges.bench.example"
 # Stop waiting for a function's first response after this long.
 FIRST_RESPONSE_TIMEOUT = 20.0
@@ -117,8 +121,11 @@ class RuntimeApi:
             def do_GET(self) -> None:  # noqa: N802 - the http.server interface
                 if self.path.endswith("/runtime/invocation/next"):
                     if api.answered.is_set():
-                        # The measurement is over; park the function until it is stopped.
+                        # The measurement is over; park the function until it is stopped,
+                        # and send it nothing, because the stop closes this connection.
                         time.sleep(FIRST_RESPONSE_TIMEOUT)
+                        self.close_connection = True
+                        return
                     self.send_response(200)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Lambda-Runtime-Aws-Request-Id", "coldstart-1")
@@ -199,10 +206,15 @@ boto3.client("sesv2", **kw).create_email_identity(EmailIdentity="badges.bench.ex
 """
 
 
+def random_secret() -> str:
+    """Return 32 random bytes in standard base64, the form the functions read secrets in."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 def set_up_emulator(endpoint: str) -> None:
     subprocess.run(
         [str(TOOLS_PYTHON), "-c", SETUP, endpoint, TABLE, BUCKET, TOKEN_PARAMETER, PEPPER_PARAMETER,
-         secrets.token_urlsafe(48), secrets.token_urlsafe(48)],
+         random_secret(), random_secret()],
         check=True,
     )
 
@@ -228,6 +240,7 @@ def function_env(name: str, runtime: str, endpoint: str) -> dict[str, str]:
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
         "TOKEN_SIGNING_SECRET_PARAMETER": TOKEN_PARAMETER,
         "CLAIM_PEPPER_PARAMETER": PEPPER_PARAMETER,
+        "SIGNING_KEY_PARAMETER_PREFIX": SIGNING_KEY_PREFIX,
     }
     return env
 
@@ -333,14 +346,14 @@ def main() -> int:
             zipped = zipped_size(stripped_copy(binary)) / 1e6
             if good:
                 outcome = good[0]["outcome"] + (f": {good[0].get('error_body', '')[:120]}" if good[0]["outcome"] != "response" else "")
-                print(f"| {name} | x86_64 | {size:.1f} | {zipped:.1f} | {summary([r['ms'] for r in good])} | "
+                print(f"| {name} | x86_64 | {size:.2f} | {zipped:.2f} | {summary([r['ms'] for r in good])} | "
                       f"{statistics.median(r['peak_rss_kib'] for r in good) / 1024:.1f} | {outcome} |")
             if errors:
-                print(f"| {name} | x86_64 | {size:.1f} | {zipped:.1f} | failed {len(errors)} of {len(runs)}: {errors[0][:200]} | | |")
+                print(f"| {name} | x86_64 | {size:.2f} | {zipped:.2f} | failed {len(errors)} of {len(runs)}: {errors[0][:200]} | | |")
             if arm64_dir is not None:
                 arm = arm64_dir / name / "bootstrap"
                 if arm.exists():
-                    print(f"| {name} | arm64 | {arm.stat().st_size / 1e6:.1f} | {zipped_size(arm) / 1e6:.1f} | not run here | | |")
+                    print(f"| {name} | arm64 | {arm.stat().st_size / 1e6:.2f} | {zipped_size(arm) / 1e6:.2f} | not run here | | |")
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
         moto.terminate()
