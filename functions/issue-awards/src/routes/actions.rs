@@ -3,7 +3,9 @@
 //! is sent), and both need an `Idempotency-Key`.
 
 use accolade::crypto::request_fingerprint;
-use accolade::domain::{AwardState, DeliveryStatus, Revocation, Scope, Timestamp};
+use accolade::domain::{
+    Award, AwardId, AwardState, DeliveryStatus, EmailAddress, Revocation, Scope, Timestamp,
+};
 use accolade::http::ApiError;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
@@ -76,7 +78,9 @@ pub async fn revoke(
 /// Asks for the claim email again, optionally to a corrected `delivery_email`; 202 with the
 /// award. send-claims then mints a new claim token, which invalidates the previous link.
 ///
-/// Only an issued, unexpired award can be resent. Limits per award: one claim email per
+/// Only an issued, unexpired award can be resent, and not to an address whose latest claim
+/// email bounced or drew a complaint (409 `undeliverable_address`; a corrected
+/// `delivery_email` is accepted). Limits per award: one claim email per
 /// `resend_interval_seconds` (60 by default, counted from the previous request or the award's
 /// creation; 429 `resend_rate_limited` with `Retry-After`) and `max_resends` resends in all
 /// (10 by default; 409 `resend_limit_reached`).
@@ -121,6 +125,15 @@ pub async fn resend(
                     "award {id} expired at {expires_at}, so a claim link would not work; issue a new award with \"reaward\": true"
                 ),
             ));
+        }
+        if let Some(rejection) = undeliverable_address(id, &award, delivery_email.as_ref()) {
+            tracing::info!(
+                award.id = %id,
+                client.id = %caller.client_id,
+                delivery = award.delivery.as_str(),
+                "claim email resend rejected: the latest email to the address bounced or drew a complaint"
+            );
+            return Err(rejection);
         }
 
         let resends = award.sends_requested.saturating_sub(1);
@@ -169,6 +182,42 @@ pub async fn resend(
         ))
     };
     Ok(idempotency::run(&api, &caller.client_id, Some(key), &fingerprint, work).await)
+}
+
+/// Rejects a resend to the address whose latest claim email bounced permanently, drew a
+/// complaint, or was suppressed because of an earlier bounce or complaint. send-claims would
+/// not send it, so the partner learns that now rather than from a later `suppressed` status.
+/// A resend with a `delivery_email` other than that address goes ahead.
+fn undeliverable_address(
+    id: AwardId,
+    award: &Award,
+    delivery_email: Option<&EmailAddress>,
+) -> Option<ApiError> {
+    let what_happened = match award.delivery {
+        DeliveryStatus::Bounced => "bounced permanently",
+        DeliveryStatus::Complained => "was reported as spam by its recipient",
+        DeliveryStatus::Suppressed => {
+            "was not sent, because an earlier email to that address bounced or was reported as spam"
+        }
+        _ => return None,
+    };
+    let corrected =
+        delivery_email.is_some_and(|address| Some(address) != award.recipient.send_to());
+    if corrected {
+        return None;
+    }
+    Some(
+        ApiError::conflict(
+            "undeliverable_address",
+            format!(
+                "the latest claim email of award {id} {what_happened}, so no more claim emails go to that address; resend with a corrected \"delivery_email\""
+            ),
+        )
+        .with_details(json!({
+            "field": "delivery_email",
+            "delivery_status": award.delivery.as_str(),
+        })),
+    )
 }
 
 fn rate_limited(now: Timestamp, next_allowed: Timestamp, interval: i64) -> ApiError {

@@ -233,6 +233,77 @@ async fn resend_only_for_issued_awards() {
     assert_eq!(api.snapshot().await, before);
 }
 
+/// Stores the outcome of the first claim email of award `id` as a delivery event would.
+async fn record_delivery(api: &TestApi, id: &str, delivery: DeliveryStatus) {
+    let award = api.stored_award(id).await;
+    let mut updated = award.next_version();
+    updated.delivery = delivery;
+    updated.sends_done = award.sends_requested;
+    updated.message_id = Some("ses-1".to_owned());
+    api.store
+        .update_award(&updated, award.version)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn resend_to_bounced_address_is_refused() {
+    let api = TestApi::new().await;
+    let bounced = api.award("bounced@example.org").await;
+    record_delivery(&api, &bounced, DeliveryStatus::Bounced).await;
+    let complained = api.award("complained@example.org").await;
+    record_delivery(&api, &complained, DeliveryStatus::Complained).await;
+    let suppressed = api.award("suppressed@example.org").await;
+    record_delivery(&api, &suppressed, DeliveryStatus::Suppressed).await;
+    let before = api.snapshot().await;
+
+    // Refused before the rate limit is checked: waiting would not help.
+    let cases = [
+        (&bounced, "bounced", None),
+        (&complained, "complained", None),
+        (&suppressed, "suppressed", None),
+        (
+            &bounced,
+            "bounced",
+            Some(json!({ "delivery_email": " Bounced@Example.org" })),
+        ),
+    ];
+    for (id, status, body) in cases {
+        let response = api.resend(id, &api.key(), body.as_ref()).await;
+        assert_eq!(
+            response.status,
+            StatusCode::CONFLICT,
+            "{status}: {}",
+            response.text
+        );
+        assert_eq!(response.code(), "undeliverable_address", "{status}");
+        assert_eq!(response.json["error"]["details"]["delivery_status"], status);
+        let message = response.json["error"]["message"].as_str().unwrap();
+        assert!(message.contains("delivery_email"), "{message}");
+    }
+    assert_eq!(api.snapshot().await, before);
+}
+
+#[tokio::test]
+async fn resend_after_bounce_to_corrected_address() {
+    let api = TestApi::new().await;
+    let id = api.award("bounced@example.org").await;
+    record_delivery(&api, &id, DeliveryStatus::Bounced).await;
+    api.advance(60);
+
+    let response = api
+        .resend(
+            &id,
+            &api.key(),
+            Some(&json!({ "delivery_email": "parent@example.net" })),
+        )
+        .await;
+
+    assert_eq!(response.status, StatusCode::ACCEPTED, "{}", response.text);
+    assert_eq!(response.json["delivery_status"], "pending");
+    assert_eq!(api.stored_award(&id).await.sends_requested, 2);
+}
+
 #[tokio::test]
 async fn resend_replays_with_same_key() {
     let api = TestApi::new().await;
