@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use accolade_local::import::Credentials;
-use accolade_local::serve::{RunningStack, ServeOptions, start};
+use accolade_local::serve::{RunningStack, ServeOptions, StackOverrides, start_with};
 use serde_json::Value;
 
 /// The repository's root folder.
@@ -29,6 +29,12 @@ pub struct TestStack {
 impl TestStack {
     /// Starts a stack on 127.0.0.1 with a free port and a fresh data folder.
     pub fn start() -> Self {
+        Self::start_with(StackOverrides::default())
+    }
+
+    /// Starts a stack like [`start`](Self::start), with the parts that `overrides` replaces
+    /// (a mailer that injects faults, shorter limits).
+    pub fn start_with(overrides: StackOverrides) -> Self {
         let data_dir = tempfile::tempdir().expect("cannot make a temporary folder");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -41,7 +47,7 @@ impl TestStack {
             public_url: None,
         };
         let stack = runtime
-            .block_on(start(options))
+            .block_on(start_with(options, overrides))
             .expect("the local stack did not start");
         let base_url = stack.public_url.clone();
         let credentials = stack.credentials.clone();
@@ -62,20 +68,26 @@ impl TestStack {
         self.data_dir.path().join("outbox")
     }
 
+    /// Returns the paths of the emails in the outbox now, in the order they were written.
+    pub fn outbox_emails(&self) -> Vec<PathBuf> {
+        let mut emails: Vec<PathBuf> = std::fs::read_dir(self.outbox())
+            .map(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .map(|entry| entry.path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        emails.sort();
+        emails
+    }
+
     /// Waits until the outbox holds `count` emails and returns their paths in order.
     pub fn wait_for_emails(&self, count: usize, timeout: Duration) -> Vec<PathBuf> {
         let deadline = Instant::now() + timeout;
         loop {
-            let mut emails: Vec<PathBuf> = std::fs::read_dir(self.outbox())
-                .map(|entries| {
-                    entries
-                        .filter_map(Result::ok)
-                        .map(|entry| entry.path())
-                        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
-                        .collect()
-                })
-                .unwrap_or_default();
-            emails.sort();
+            let emails = self.outbox_emails();
             if emails.len() >= count || Instant::now() > deadline {
                 assert_eq!(
                     emails.len(),

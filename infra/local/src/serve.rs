@@ -44,6 +44,20 @@ pub struct ServeOptions {
     pub public_url: Option<String>,
 }
 
+/// Parts of the stack that tests replace, for [`start_with`]. The default replaces nothing.
+#[derive(Default)]
+pub struct StackOverrides {
+    /// Receives the outbox mailer and returns the mailer that send-claims uses, for example
+    /// one that fails the first sends and then passes each email on to the outbox.
+    pub wrap_mailer: Option<MailerWrapper>,
+    /// The partner API's limits in place of `issue_awards::Limits::default()`, for example a
+    /// shorter resend interval.
+    pub limits: Option<issue_awards::Limits>,
+}
+
+/// Wraps the outbox mailer: see [`StackOverrides::wrap_mailer`].
+pub type MailerWrapper = Box<dyn FnOnce(Arc<dyn Mailer>) -> Arc<dyn Mailer> + Send>;
+
 /// A started local stack.
 pub struct RunningStack {
     pub addr: SocketAddr,
@@ -88,6 +102,14 @@ async fn wait_for_signal() {
 /// Opens the data folder, seeds the demo on first start, binds the address and starts the
 /// server and the event loop.
 pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
+    start_with(options, StackOverrides::default()).await
+}
+
+/// Starts the stack like [`start`], with the parts that `overrides` replaces.
+pub async fn start_with(
+    options: ServeOptions,
+    overrides: StackOverrides,
+) -> anyhow::Result<RunningStack> {
     let data_dir = &options.data_dir;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
@@ -130,7 +152,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
 
     let files: Arc<dyn FileStore> = Arc::new(FolderFileStore::new(data_dir.join("files")));
     let outbox = Arc::new(OutboxMailer::new(data_dir.join("outbox")));
-    let mailer: Arc<dyn Mailer> = Arc::new(LoggedOutbox(outbox));
+    let mut mailer: Arc<dyn Mailer> = Arc::new(LoggedOutbox(outbox));
+    if let Some(wrap_mailer) = overrides.wrap_mailer {
+        mailer = wrap_mailer(mailer);
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let dyn_store: Arc<dyn Store> = store.clone();
@@ -165,7 +190,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<RunningStack> {
                 random: random.clone(),
                 tokens,
                 urls: urls.clone(),
-                limits: issue_awards::Limits::default(),
+                limits: overrides.limits.unwrap_or_default(),
             })
             // POST /v1/verify checks signatures against the issuers' published keys.
             .layer(axum::Extension::<Arc<dyn PublicKeys>>(keys.clone())),
