@@ -5,7 +5,10 @@
 //! - [`openbadges`] and [`baking`]: the Open Badges documents and image baking;
 //! - [`ports`]: the traits handlers depend on; [`adapters`]: their implementations;
 //! - [`keys`]: issuer signing keys and their published forms;
-//! - [`http`], [`auth`], [`crypto`], [`urls`], [`config`]: plumbing shared by the functions.
+//! - [`http`], [`auth`], [`crypto`], [`urls`], [`config`]: plumbing shared by the functions;
+//! - [`wire`]: the partner API's request and response JSON; [`export`]: the event-export CSV
+//!   reader of `accolade import-csv`. Both live here, not in their binaries, so the fuzz
+//!   targets in `fuzz/` build without the AWS SDKs.
 
 pub mod adapters;
 pub mod auth;
@@ -13,6 +16,7 @@ pub mod baking;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod export;
 pub mod http;
 pub mod keys;
 pub mod openbadges;
@@ -20,3 +24,4 @@ pub mod pages;
 pub mod ports;
 pub mod urls;
 pub mod verify;
+pub mod wire;

@@ -16,7 +16,7 @@ pub mod auth;
 pub mod idempotency;
 pub mod lambda;
 mod routes;
-pub mod wire;
+pub use accolade::wire;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! endpoint, so an import takes exactly the path a partner system takes.
 
 pub mod client;
-pub mod export;
+pub use accolade::export;
 
 use std::io::Write;
 use std::path::PathBuf;

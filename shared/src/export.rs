@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use accolade::domain::{EmailAddress, Text, TextLimit};
+use crate::domain::{EmailAddress, Text, TextLimit};
 use serde::Serialize;
 
 /// Column names given on the command line, overriding detection.
@@ -515,7 +515,8 @@ impl Columns {
 mod tests {
     use super::*;
 
-    const HOLIDAY_COURSE: &[u8] = include_bytes!("../../tests/fixtures/holiday-course-export.csv");
+    const HOLIDAY_COURSE: &[u8] =
+        include_bytes!("../../infra/local/tests/fixtures/holiday-course-export.csv");
 
     #[test]
     fn holiday_course_plan() {

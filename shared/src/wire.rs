@@ -21,7 +21,7 @@ pub use responses::{
     PageView, RecipientView, to_json,
 };
 
-use accolade::domain::TextLimit;
+use crate::domain::TextLimit;
 
 /// The maximum number of evidence entries of one award.
 pub const MAX_EVIDENCE: usize = 20;

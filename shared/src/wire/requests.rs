@@ -2,11 +2,11 @@
 
 use std::str::FromStr;
 
-use accolade::domain::{
+use crate::domain::{
     AchievementId, AwardState, EmailAddress, Evidence, HttpsUrl, Recipient, Text, TextLimit,
     Timestamp,
 };
-use accolade::http::ApiError;
+use crate::http::ApiError;
 use serde_json::{Value, json};
 
 use super::MAX_EVIDENCE;

@@ -1,7 +1,7 @@
 //! Field access with JSON paths, and the parsing of values that have rules.
 
-use accolade::domain::{EmailAddress, HttpsUrl, InvalidText, Text, TextLimit, Timestamp};
-use accolade::http::ApiError;
+use crate::domain::{EmailAddress, HttpsUrl, InvalidText, Text, TextLimit, Timestamp};
+use crate::http::ApiError;
 use serde_json::{Map, Value, json};
 
 /// The fields of one JSON object, with the path of the object for error messages.

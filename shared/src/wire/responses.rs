@@ -1,10 +1,10 @@
 //! Response documents built from domain types.
 
-use accolade::domain::{
+use crate::domain::{
     Achievement, AchievementId, Award, AwardId, EmailAddress, HttpsUrl, Issuer, IssuerId, Level,
     StoredImage, Text, Timestamp,
 };
-use accolade::urls::PublicUrls;
+use crate::urls::PublicUrls;
 use serde::Serialize;
 use serde_json::Value;
 
