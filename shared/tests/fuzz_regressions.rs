@@ -1,6 +1,8 @@
-//! Inputs found by the baking fuzz targets (fuzz/), kept as fixtures in `fixtures/fuzz/`.
+//! Inputs found by the fuzz targets in `fuzz/`, kept as fixtures in `fixtures/fuzz/`.
 
 use accolade::baking::{self, BadgeFormat, BakeInput, ImageKind, ImageLimits};
+use accolade::domain::HttpsUrl;
+use accolade::wire;
 
 const NO_LIMITS: ImageLimits = ImageLimits {
     max_bytes: usize::MAX,
@@ -123,3 +125,35 @@ fn doctype_keyword_not_in_capitals() {
     let unbake = baking::svg::unbake(inline);
     assert_eq!(unbake.unwrap_err().code(), "malformed_svg");
 }
+
+/// `HttpsUrl::parse` limited the input to 2,000 characters but stored the percent-encoded
+/// form, which can be three times as long, so the API stored a URL that it rejected when a
+/// client sent it back. The `api_json` target found it. The limit now applies to both.
+#[test]
+fn url_longer_once_percent_encoded() {
+    let found = String::from_utf8(fixture("url-longer-once-percent-encoded.txt")).unwrap();
+    assert!(found.trim().len() <= HttpsUrl::MAX_LEN);
+
+    let error = wire::url("evidence[0].url", &found).unwrap_err();
+    assert_eq!(error.code, "invalid_field");
+    assert_eq!(error.details["field"], "evidence[0].url");
+    assert!(
+        error.message.contains("percent-encoded"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn url_limit_counts_encoded_form() {
+    // "https://a.example/" is 18 characters and each `ü` becomes the 6 characters `%C3%BC`.
+    let at_limit = format!("https://a.example/{}ab", "\u{fc}".repeat(330));
+    let over_limit = format!("https://a.example/{}abc", "\u{fc}".repeat(330));
+
+    let accepted = HttpsUrl::parse("url", &at_limit).expect("2,000 characters are allowed");
+    assert_eq!(accepted.as_str().len(), HttpsUrl::MAX_LEN);
+    assert_eq!(HttpsUrl::parse("url", accepted.as_str()), Ok(accepted));
+    let error = HttpsUrl::parse("url", &over_limit).unwrap_err();
+    assert!(error.reason.contains("2001 characters"), "{error}");
+}
+

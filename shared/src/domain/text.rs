@@ -118,7 +118,8 @@ pub struct InvalidUrl {
     pub reason: String,
 }
 
-/// An absolute `http` or `https` URL, at most 2,000 characters.
+/// An absolute `http` or `https` URL, at most 2,000 characters in its normalised form (the
+/// `url` crate's serialisation, with non-ASCII characters percent-encoded).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(transparent)]
 pub struct HttpsUrl(String);
@@ -149,7 +150,18 @@ impl HttpsUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(invalid("it has no host".to_owned()));
         }
-        Ok(Self(url.to_string()))
+        // Percent-encoding can make the stored form up to three times as long as the input
+        // (`ü` becomes `%C3%BC`), so the limit applies to the stored form too. Otherwise the
+        // API would store and return a URL that it rejects when a client sends it back.
+        let normalised = String::from(url);
+        if normalised.len() > Self::MAX_LEN {
+            return Err(invalid(format!(
+                "it is {} characters long once percent-encoded, longer than {} characters",
+                normalised.len(),
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(normalised))
     }
 
     pub fn as_str(&self) -> &str {
