@@ -1,7 +1,7 @@
 //! Inputs found by the fuzz targets in `fuzz/`, kept as fixtures in `fixtures/fuzz/`.
 
 use accolade::baking::{self, BadgeFormat, BakeInput, ImageKind, ImageLimits};
-use accolade::domain::HttpsUrl;
+use accolade::domain::{HttpsUrl, Timestamp};
 use accolade::wire;
 
 const NO_LIMITS: ImageLimits = ImageLimits {
@@ -157,3 +157,39 @@ fn url_limit_counts_encoded_form() {
     assert!(error.reason.contains("2001 characters"), "{error}");
 }
 
+/// An offset could carry the last day of year 9999 into year 10000 in UTC, which RFC 3339
+/// cannot write, so `to_rfc3339` wrote 1970-01-01 instead and an award's `expires_at` read
+/// back as long expired. The `api_json` target's round-trip check catches it, but its
+/// 10-minute run did not reach the input.
+#[test]
+fn timestamp_outside_years_0000_to_9999() {
+    for value in [
+        "9999-12-31T23:59:59-00:01",
+        "9999-12-31T23:59:59-23:59",
+        "0000-01-01T00:00:00+00:01",
+    ] {
+        assert!(
+            Timestamp::parse_rfc3339(value).is_err(),
+            "{value} is accepted"
+        );
+    }
+
+    let last = Timestamp::parse_rfc3339("9999-12-31T23:59:59Z").expect("the last second parses");
+    assert_eq!(last.to_rfc3339(), "9999-12-31T23:59:59Z");
+    let first = Timestamp::parse_rfc3339("0000-01-01T00:00:00Z").expect("the first second parses");
+    assert_eq!(first.to_rfc3339(), "0000-01-01T00:00:00Z");
+}
+
+#[test]
+fn expires_at_in_year_10000_rejected() {
+    let body = serde_json::json!({
+        "achievement_id": "6f1c2a9e-0b7d-4c3e-9a51-2d8e4f6a7b90",
+        "recipient": {"email": "a@example.org"},
+        "expires_at": "9999-12-31T23:59:59-23:59"
+    });
+
+    let error =
+        wire::parse_new_award(&body, Timestamp::from_unix_seconds(1_750_000_000)).unwrap_err();
+    assert_eq!(error.code, "invalid_field");
+    assert_eq!(error.details["field"], "expires_at");
+}

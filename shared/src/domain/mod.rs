@@ -20,4 +20,4 @@ pub use email::{EmailAddress, InvalidEmail};
 pub use ids::{AchievementId, AwardId, ClientId, InvalidId, IssuerId};
 pub use issuer::Issuer;
 pub use text::{HttpsUrl, InvalidText, InvalidUrl, Text, TextLimit};
-pub use time::Timestamp;
+pub use time::{InvalidTimestamp, Timestamp};

@@ -4,6 +4,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
+/// A time that [`Timestamp::parse_rfc3339`] rejects.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTimestamp {
+    /// Not RFC 3339, or an impossible date or time.
+    #[error(transparent)]
+    Syntax(#[from] time::error::Parse),
+    /// A valid RFC 3339 time whose UTC form is before year 0000 or after year 9999.
+    #[error("the time falls outside the years 0000 to 9999 once converted to UTC")]
+    OutsideRfc3339Years,
+}
+
 /// A point in time in whole seconds, always written in UTC as `2024-11-08T10:33:30Z`.
 ///
 /// Open Badges documents are frozen when they are minted, so every fetch is byte-identical,
@@ -40,9 +51,22 @@ impl Timestamp {
     }
 
     /// Parses RFC 3339 with any offset and converts to UTC, dropping fractions of a second.
-    pub fn parse_rfc3339(value: &str) -> Result<Self, time::error::Parse> {
-        OffsetDateTime::parse(value, &Rfc3339).map(Self::from_datetime)
+    ///
+    /// Rejects a time whose UTC form falls outside the years 0000 to 9999, such as
+    /// `9999-12-31T23:59:59-23:59`, because RFC 3339 cannot write it and [`Self::to_rfc3339`]
+    /// would write another time in its place.
+    pub fn parse_rfc3339(value: &str) -> Result<Self, InvalidTimestamp> {
+        let parsed = Self::from_datetime(OffsetDateTime::parse(value, &Rfc3339)?);
+        if !(Self::FIRST_RFC3339_SECOND..=Self::LAST_RFC3339_SECOND).contains(&parsed.0) {
+            return Err(InvalidTimestamp::OutsideRfc3339Years);
+        }
+        Ok(parsed)
     }
+
+    /// 0000-01-01T00:00:00Z in Unix seconds.
+    const FIRST_RFC3339_SECOND: i64 = -62_167_219_200;
+    /// 9999-12-31T23:59:59Z in Unix seconds.
+    const LAST_RFC3339_SECOND: i64 = 253_402_300_799;
 
     /// The RFC 3339 form in UTC with a `Z` designator and no fraction.
     pub fn to_rfc3339(self) -> String {
