@@ -6,6 +6,7 @@
 #   .venv/lambda                cargo-lambda and Zig, for the arm64 Lambda build
 #   Rust target                 aarch64-unknown-linux-gnu, for the same build
 #   tests/validators/node_modules   jose, ajv, playwright-core, axe-core
+#   .cargo-tools/bin/cargo-fuzz     cargo-fuzz, for the fuzz targets in fuzz/
 #   Debian packages             chromium for the browser tests
 #
 # Running it again is cheap: each venv and node_modules keeps a stamp of the
@@ -18,6 +19,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 validators="$root/tests/validators"
 venvs="$root/.venv"
 python=${ACCOLADE_PYTHON:-python3}
+# cargo-fuzz, pinned and built from its locked dependencies.
+cargo_fuzz_version=0.13.2
 # Debian packages the tests need. fonts-dejavu-core gives the headless
 # browser a font, so screenshots and contrast checks see real text.
 apt_packages=(chromium fonts-dejavu-core)
@@ -116,6 +119,23 @@ ensure_node_modules() {
     installed+=("npm: tests/validators/node_modules")
 }
 
+# Install cargo-fuzz cargo_fuzz_version into .cargo-tools/ unless that version is there. It
+# goes into the repository rather than ~/.cargo, so the pin never changes a developer's own
+# cargo-fuzz. crates.io is a package registry, so this works where only registries are
+# reachable.
+ensure_cargo_fuzz() {
+    local tools="$root/.cargo-tools"
+    local binary="$tools/bin/cargo-fuzz"
+    if [[ -x $binary && $("$binary" --version 2>/dev/null) == "cargo-fuzz $cargo_fuzz_version" ]]; then
+        echo "setup: cargo-fuzz $cargo_fuzz_version is installed in .cargo-tools"
+        return
+    fi
+    echo "setup: installing cargo-fuzz $cargo_fuzz_version into .cargo-tools"
+    cargo install cargo-fuzz --version "=$cargo_fuzz_version" --locked --root "$tools" ||
+        die "cargo install cargo-fuzz $cargo_fuzz_version failed; see the cargo output above"
+    installed+=("cargo: cargo-fuzz $cargo_fuzz_version")
+}
+
 command -v "$python" >/dev/null || die "$python not found; install Python 3.11 or set ACCOLADE_PYTHON"
 python_version=$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')
 if [[ $python_version != 3.11.* ]]; then
@@ -143,6 +163,7 @@ ensure_venv sam "$validators/requirements-sam.txt" 'import samcli'
 ensure_venv lambda "$validators/requirements-lambda.txt" 'import ziglang'
 ensure_rust_target aarch64-unknown-linux-gnu
 ensure_node_modules
+ensure_cargo_fuzz
 
 if ((${#installed[@]})); then
     printf 'setup: installed %s\n' "${installed[@]}"

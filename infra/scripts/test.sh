@@ -7,8 +7,10 @@
 #   3. cargo clippy with warnings denied
 #   4. self-tests of the validators in tests/validators
 #   5. lint template.yaml with cfn-lint and `sam validate --lint` (infra/aws/validate.sh)
-#   6. start moto_server on 127.0.0.1 (stopped again on exit)
-#   7. cargo test --workspace, with these variables naming the tools:
+#   6. build the fuzz targets in fuzz/ and run each for 15 s over its committed corpus;
+#      any crash, timeout or out-of-memory fails the step (fuzz/README.md)
+#   7. start moto_server on 127.0.0.1 (stopped again on exit)
+#   8. cargo test --workspace, with these variables naming the tools:
 #        ACCOLADE_BADGECHECK     runner for badgecheck_offline.py (exit 0 valid, 1 not valid, 2 failed)
 #        ACCOLADE_TOOLS_PYTHON   Python of .venv/tools (jsonschema, PyJWT, cfn-lint, moto)
 #        ACCOLADE_NODE_TOOLS     tests/validators, whose node_modules has jose, ajv, playwright-core, axe-core
@@ -26,6 +28,7 @@ tools_python="$root/.venv/tools/bin/python"
 badgecheck_python="$root/.venv/badgecheck/bin/python"
 chromium=/usr/bin/chromium
 moto_start_timeout_seconds=30
+fuzz_seconds_per_target=15
 
 current_step=""
 step_started=0
@@ -153,6 +156,37 @@ run_validator_self_tests() {
     (cd "$validators" && ACCOLADE_CHROMIUM=$chromium node --test node-tools.test.mjs)
 }
 
+# Build the fuzz package (its own workspace, in fuzz/target) and run every target for
+# fuzz_seconds_per_target seconds over its committed corpus in fuzz/corpus/TARGET. New
+# inputs go to a temporary folder, so the run leaves the repository as it was. libFuzzer
+# exits non-zero on a crash, a timeout (60 s on one input) or more than 2 GB of memory, and
+# saves the input under fuzz/artifacts/TARGET/.
+# NOTE: the timeout is 60 s, not the 10 s of the long runs in fuzz/README.md, because on a
+# loaded 2-vCPU machine one run here hit the 10 s timeout on an input that takes 30 ms.
+run_fuzz_targets() {
+    # Run as `cargo-fuzz fuzz ...`, which is how cargo calls the subcommand, so PATH needs
+    # no change. CARGO_TARGET_DIR is set per command, so later steps do not see it.
+    local cargo_fuzz=(env CARGO_TARGET_DIR="$root/fuzz/target" "$root/.cargo-tools/bin/cargo-fuzz" fuzz)
+    local new_inputs target
+    local targets=()
+    "${cargo_fuzz[@]}" build --fuzz-dir "$root/fuzz" --sanitizer none --release
+    mapfile -t targets < <("${cargo_fuzz[@]}" list --fuzz-dir "$root/fuzz")
+    ((${#targets[@]})) || {
+        echo "test.sh: cargo fuzz list found no fuzz targets in fuzz/" >&2
+        return 1
+    }
+    new_inputs=$(mktemp -d "${TMPDIR:-/tmp}/accolade-fuzz.XXXXXX")
+    for target in "${targets[@]}"; do
+        echo "--- fuzz target $target (${fuzz_seconds_per_target} s)"
+        mkdir -p "$new_inputs/$target"
+        "${cargo_fuzz[@]}" run --fuzz-dir "$root/fuzz" --sanitizer none --release "$target" \
+            "$new_inputs/$target" "$root/fuzz/corpus/$target" -- \
+            -max_total_time="$fuzz_seconds_per_target" -rss_limit_mb=2048 -timeout=60 \
+            -print_final_stats=1
+    done
+    rm -rf "$new_inputs"
+}
+
 run_cargo_tests() {
     export ACCOLADE_BADGECHECK="$validators/badgecheck-offline"
     export ACCOLADE_TOOLS_PYTHON="$tools_python"
@@ -175,5 +209,6 @@ run_step "cargo fmt --check" cargo fmt --all -- --check
 run_step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 run_step "validator self-tests" run_validator_self_tests
 run_step "validate template.yaml" bash "$root/infra/aws/validate.sh"
+run_step "fuzz targets" run_fuzz_targets
 run_step "start moto server" start_moto
 run_step "cargo test" run_cargo_tests "$@"
