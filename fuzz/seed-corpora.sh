@@ -75,6 +75,10 @@ add_text api_json '{"name":"County Music Hub","url":"https://music.example.org/h
 add_text api_json '{"reason":"Awarded in error"}'
 add_text api_json '{"delivery_email":"Parent@Example.org"}'
 add_text api_json '2025-07-31T23:59:59Z'
+# The edges of the years that RFC 3339 can write, 0000 and 9999.
+add_text api_json '9999-12-31T23:59:59Z'
+add_text api_json '0000-01-01T00:00:00Z'
+add_text api_json '{"achievement_id":"6f1c2a9e-0b7d-4c3e-9a51-2d8e4f6a7b90","recipient":{"email":"a@example.org"},"expires_at":"9999-12-31T23:59:59Z"}'
 add_text api_json 'https://Music.Example.org:443/a/../b?x#y'
 add_text api_json 'claimed'
 
