@@ -49,7 +49,7 @@ BUCKET = "accolade-bench-images"
 TOKEN_PARAMETER = "/accolade-bench/token-signing-secret"
 PEPPER_PARAMETER = "/accolade-bench/claim-pepper"
 # The SSM path of the issuers' private signing keys. bake-images reads none of them before its
-# first event, so the emulator holds no keys.
+# first event, so the emulator stores no keys.
 SIGNING_KEY_PREFIX = "/accolade-bench/signing-keys"
 PUBLIC_BASE_URL = "https://badges.bench.example"
 # Stop waiting for a function's first response after this long.

@@ -25,7 +25,7 @@ use crate::unbake::{self, NO_LIMITS};
 /// The origin of every id and URL in the payloads.
 const ORIGIN: &str = "https://issuer.example";
 
-/// What is baked.
+/// The kind of payload a bake writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
     /// Open Badges 2.0 assertion JSON; in an SVG its `id` is the hosted URL.
@@ -112,7 +112,8 @@ fn credential(id: &str, name: &str) -> Value {
     })
 }
 
-/// A compact JWS with a made-up signature: baking checks the structure, never the signature.
+/// Builds a compact JWS with a made-up signature. Baking checks a JWS's structure but not
+/// its signature, so the signature need not be valid.
 fn compact_jws(payload: &Value) -> String {
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(payload.to_string());

@@ -187,8 +187,8 @@ fn run_to_completion<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// The texts in which a valid badge may have been found: the input itself, and the data that
-/// the baker reads from it when it is an image.
+/// Returns the texts in which a valid badge may have been found: the input itself and, when
+/// the input is an image, the data that the baker reads from it.
 fn badge_texts(bytes: &[u8]) -> Vec<String> {
     let mut texts = vec![String::from_utf8_lossy(bytes).into_owned()];
     if let Ok(Some(unbaked)) = accolade::baking::unbake(bytes) {

@@ -13,9 +13,10 @@
 //! conditional on the version read, and an event whose status the award already has changes
 //! nothing, so a replayed event is harmless.
 //!
-//! A bounced or complaining address gets no more claim emails: the partner API rejects a
-//! resend to it (409 `undeliverable_address`), send-claims suppresses a resend that was
-//! requested before the event arrived, and both let a resend to a corrected address through. Across awards, the configuration set's suppression options make
+//! A bounced or complaining address gets no more claim emails. The partner API rejects a
+//! resend to it (409 `undeliverable_address`), and send-claims suppresses a resend that was
+//! requested before the event arrived. Both let a resend to a corrected address through.
+//! Across awards, the configuration set's suppression options make
 //! SES itself drop sends to an address that bounced or complained, and report them as
 //! bounces.
 //!

@@ -56,7 +56,7 @@ pub(crate) fn json_class(value: &Value) -> Result<BadgeFormat, String> {
     class_of_types(&types)
 }
 
-/// Which version the `type` names of an object with an `id` make it.
+/// Returns the version that the `type` names of an object with an `id` make it.
 fn class_of_types(types: &[&str]) -> Result<BadgeFormat, String> {
     if types.iter().any(|t| V3_TYPES.contains(t)) {
         Ok(BadgeFormat::V3)

@@ -107,7 +107,7 @@ impl Moto {
     }
 
     /// Sends one HTTP/1.0 request and returns the body of its 200 response.
-    fn send_raw(&self, what: &str, request: &str) -> String {
+    fn send_raw(&self, description: &str, request: &str) -> String {
         let mut stream = TcpStream::connect(&self.address).unwrap_or_else(|error| {
             panic!("connecting to moto at {} failed: {error}", self.address)
         });
@@ -118,13 +118,13 @@ impl Moto {
         let mut response = String::new();
         stream
             .read_to_string(&mut response)
-            .unwrap_or_else(|error| panic!("{what} on moto failed: {error}"));
+            .unwrap_or_else(|error| panic!("{description} on moto failed: {error}"));
         let (head, body) = response
             .split_once("\r\n\r\n")
-            .unwrap_or_else(|| panic!("{what} on moto returned no header end"));
+            .unwrap_or_else(|| panic!("{description} on moto returned no header end"));
         assert!(
             head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
-            "{what}: {head}\n{body}"
+            "{description}: {head}\n{body}"
         );
         body.to_owned()
     }

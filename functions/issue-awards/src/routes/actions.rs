@@ -78,9 +78,9 @@ pub async fn revoke(
 /// Asks for the claim email again, optionally to a corrected `delivery_email`; 202 with the
 /// award. send-claims then mints a new claim token, which invalidates the previous link.
 ///
-/// Only an issued, unexpired award can be resent, and not to an address whose latest claim
-/// email bounced or drew a complaint (409 `undeliverable_address`; a corrected
-/// `delivery_email` is accepted). Limits per award: one claim email per
+/// Only an issued, unexpired award can be resent. A resend to an address whose latest claim
+/// email bounced or drew a complaint gets 409 `undeliverable_address`, but a corrected
+/// `delivery_email` is accepted. Limits per award: one claim email per
 /// `resend_interval_seconds` (60 by default, counted from the previous request or the award's
 /// creation; 429 `resend_rate_limited` with `Retry-After`) and `max_resends` resends in all
 /// (10 by default; 409 `resend_limit_reached`).

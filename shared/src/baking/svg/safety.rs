@@ -147,7 +147,7 @@ pub(super) fn unsafe_in_css(css: &str, place: &str, offset: usize) -> Option<Ima
     })
 }
 
-/// Whether `text` contains a `javascript:` or `vbscript:` URL, with the whitespace, control
+/// Returns whether `text` contains a `javascript:` or `vbscript:` URL, with the whitespace, control
 /// characters and case that browsers ignore in a scheme.
 fn has_script_url(text: &str) -> bool {
     // A match ends at a ':', and compacting works character by character, so only the text
