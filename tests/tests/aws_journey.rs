@@ -13,37 +13,25 @@ mod moto;
 
 use std::sync::Arc;
 
-use accolade::adapters::system::{OsRandom, SystemClock};
+use accolade::adapters::system::SystemClock;
 use accolade::keys::{MemorySigningKeys, SigningAlgorithm, SigningKey};
 use accolade::ports::{Clock, SigningKeys, Store};
-use accolade_aws::{DynamoStore, S3FileStore};
-use accolade_local::demo::{SeedPorts, ensure_demo};
 use axum::body::Body;
 use axum::http::{Request, header};
 use serde_json::json;
 
-use crate::moto::{BASE_URL, call, claim_links, deploy, moto, stream_event};
+use crate::moto::{BASE_URL, DemoSeed, call, claim_links, deploy, moto, seed_demo, stream_event};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn awards_are_sent_claimed_and_baked_on_aws() {
     // Arrange: the deployment and its first issuer, achievements and partner client.
     let moto = moto().await;
     let config = deploy(&moto).await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto.sdk), &config.table_name);
-    let files = S3FileStore::new(config.s3_client(&moto.sdk), &config.bucket_name);
-    let data_dir = tempfile::tempdir().unwrap();
-    let credentials = ensure_demo(
-        &SeedPorts {
-            store: &store,
-            files: &files,
-            clock: &SystemClock,
-            random: &OsRandom,
-        },
-        &config.public_base_url,
-        data_dir.path(),
-    )
-    .await
-    .expect("seeding the demo issuer on DynamoDB and S3 failed");
+    let DemoSeed {
+        store,
+        credentials,
+        data_dir: _data_dir,
+    } = seed_demo(&moto, &config).await;
 
     let partner_api = issue_awards::lambda::router(&config, &moto.sdk)
         .await
@@ -60,8 +48,8 @@ async fn awards_are_sent_claimed_and_baked_on_aws() {
     let key = SigningKey::generate(issuer.id, SigningAlgorithm::Rs256, SystemClock.now()).unwrap();
     let keys = MemorySigningKeys::new();
     keys.add_signing_key(&key).await.unwrap();
-    // NOTE: there is no adapter of the signing keys over AWS yet, so bake-images gets keys
-    // kept in memory in place of the ones its Lambda wiring builds.
+    // bake-images gets keys kept in memory in place of the SSM-backed keys its Lambda wiring
+    // builds; the key contract suite tests those on moto.
     bake_images.keys = Arc::new(keys);
 
     // Issue two awards through the partner API.

@@ -345,6 +345,39 @@ impl Mailer for RecordingMailer {
     }
 }
 
+/// The demo issuer seeded into a deployment: its store and the demo partner client.
+pub struct DemoSeed {
+    pub store: DynamoStore,
+    pub credentials: ClientCredentials,
+    /// Holds `demo-client.json`, which the seeding writes.
+    pub data_dir: tempfile::TempDir,
+}
+
+/// Seeds the demo issuer, its achievements and partner client into the table and bucket of
+/// `config`, as `accolade serve` seeds a new local stack.
+pub async fn seed_demo(moto: &Moto, config: &AwsConfig) -> DemoSeed {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto.sdk), &config.table_name);
+    let files = S3FileStore::new(config.s3_client(&moto.sdk), &config.bucket_name);
+    let data_dir = tempfile::tempdir().unwrap();
+    let credentials = ensure_demo(
+        &SeedPorts {
+            store: &store,
+            files: &files,
+            clock: &SystemClock,
+            random: &OsRandom,
+        },
+        &config.public_base_url,
+        data_dir.path(),
+    )
+    .await
+    .expect("seeding the demo issuer on DynamoDB and S3 failed");
+    DemoSeed {
+        store,
+        credentials,
+        data_dir,
+    }
+}
+
 /// The functions of one deployment on moto, wired as their Lambda entry points wire them,
 /// with the demo issuer seeded.
 pub struct AwsStack {
@@ -376,21 +409,11 @@ impl AwsStack {
     pub async fn start_in_region(region: &str) -> Self {
         let moto = moto_in_region(region).await;
         let config = deploy(&moto).await;
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto.sdk), &config.table_name);
-        let files = S3FileStore::new(config.s3_client(&moto.sdk), &config.bucket_name);
-        let data_dir = tempfile::tempdir().unwrap();
-        let credentials = ensure_demo(
-            &SeedPorts {
-                store: &store,
-                files: &files,
-                clock: &SystemClock,
-                random: &OsRandom,
-            },
-            &config.public_base_url,
-            data_dir.path(),
-        )
-        .await
-        .expect("seeding the demo issuer on DynamoDB and S3 failed");
+        let DemoSeed {
+            store,
+            credentials,
+            data_dir,
+        } = seed_demo(&moto, &config).await;
 
         let partner_api = issue_awards::lambda::router(&config, &moto.sdk)
             .await
