@@ -109,6 +109,25 @@ impl Drop for TestStack {
     }
 }
 
+/// Returns the id of the demo issuer's Participate achievement, listed with the bearer `token`.
+pub fn participate_achievement(stack: &TestStack, token: &str) -> String {
+    let mut response = http()
+        .get(&stack.url("/v1/achievements"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("listing achievements failed");
+    assert_eq!(response.status(), 200);
+    let body: Value = response.body_mut().read_json().expect("JSON list");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|item| item["level"] == "participate")
+        .and_then(|item| item["id"].as_str())
+        .expect("the demo issuer has a Participate achievement")
+        .to_owned()
+}
+
 /// A blocking HTTP client that returns every status instead of failing on 4xx and 5xx, and
 /// does not follow redirects (tests check them).
 pub fn http() -> ureq::Agent {

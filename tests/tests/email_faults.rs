@@ -24,7 +24,7 @@ use accolade::adapters::sqlite::SqliteStore;
 use accolade::domain::AwardId;
 use accolade::ports::{MailError, Mailer, OutgoingEmail, Store};
 use accolade_local::serve::{STORE_FILE, StackOverrides};
-use accolade_tests::{TestStack, access_token, http};
+use accolade_tests::{TestStack, access_token, http, participate_achievement};
 use async_trait::async_trait;
 use aws_lambda_events::sns::SnsEvent;
 use serde_json::{Value, json};
@@ -69,19 +69,6 @@ impl Mailer for FlakyMailer {
         }
         self.inner.send(email).await
     }
-}
-
-fn participate_achievement(stack: &TestStack, token: &str) -> String {
-    let (status, body) = get_json(stack, token, "/v1/achievements");
-    assert_eq!(status, 200, "{body}");
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|item| item["level"] == "participate")
-        .and_then(|item| item["id"].as_str())
-        .expect("the demo issuer has a Participate achievement")
-        .to_owned()
 }
 
 fn get_json(stack: &TestStack, token: &str, path: &str) -> (u16, Value) {

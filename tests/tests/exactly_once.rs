@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use accolade::adapters::mail::read_eml;
-use accolade_tests::{TestStack, access_token, find_claim_link, http};
+use accolade_tests::{TestStack, access_token, find_claim_link, http, participate_achievement};
 use axum::body::Body;
 use axum::http::{Request, header};
 use serde_json::{Value, json};
@@ -213,24 +213,6 @@ fn expected_recipients(ids: &BTreeMap<usize, String>, domain: &str) -> BTreeMap<
 
 // ---------------------------------------------------------------------------------------------
 // The local stack over SQLite
-
-fn participate_achievement(stack: &TestStack, token: &str) -> String {
-    let mut response = http()
-        .get(&stack.url("/v1/achievements"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .expect("listing achievements failed");
-    assert_eq!(response.status(), 200);
-    let body: Value = response.body_mut().read_json().expect("JSON list");
-    body["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .find(|item| item["level"] == "participate")
-        .and_then(|item| item["id"].as_str())
-        .expect("the demo issuer has a Participate achievement")
-        .to_owned()
-}
 
 /// Sends `POST path` with a JSON body and returns the status, the body and whether the
 /// response was a replay.
