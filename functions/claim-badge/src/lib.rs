@@ -352,7 +352,15 @@ async fn claim_award(
             Err(StoreError::Conflict) => {
                 tracing::debug!(award.id = %award.id, "award changed while it was being claimed; reading it again");
             }
-            Err(error) => return Err(error.into()),
+            // The claim is one conditional write, so it was either stored whole or not at all.
+            // After a lost response it may have been stored, and the link then shows the badge.
+            Err(error) => {
+                let page = views::problem(
+                    "Your claim was not finished",
+                    "Something went wrong while saving your claim. Please open your claim link again in a few minutes: it shows whether the badge is yours.",
+                );
+                return Err(Failure::new(error.into(), page));
+            }
         }
     }
     Err(ApiError::unavailable(

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use accolade::adapters::faults::{Fault, FaultyStore};
 use accolade::adapters::sqlite::SqliteStore;
 use accolade::adapters::system::{FixedClock, SequenceRandom};
 use accolade::crypto::Pepper;
@@ -33,6 +34,8 @@ const JSON: &str = "application/json";
 struct Harness {
     router: Router,
     store: Arc<SqliteStore>,
+    /// The store the router uses: `store` with injectable failures.
+    faults: Arc<FaultyStore>,
     clock: Arc<FixedClock>,
     pepper: Pepper,
     issuer: Issuer,
@@ -98,8 +101,9 @@ async fn harness_named(achievement_name: &str) -> Harness {
         created_at: Timestamp::from_unix_seconds(NOW),
     };
     store.create_achievement(&achievement).await.unwrap();
+    let faults = Arc::new(FaultyStore::new(store.clone()));
     let deps = ClaimBadge {
-        store: store.clone(),
+        store: faults.clone(),
         clock: clock.clone(),
         random,
         pepper: pepper.clone(),
@@ -108,6 +112,7 @@ async fn harness_named(achievement_name: &str) -> Harness {
     Harness {
         router: router(deps),
         store,
+        faults,
         clock,
         pepper,
         issuer,
@@ -526,6 +531,83 @@ async fn concurrent_posts_claim_once() {
     let stored = h.reload(&award).await;
     assert_eq!(stored.state, AwardState::Claimed);
     assert_eq!(stored.version, award.version + 1, "exactly one write");
+}
+
+/// A store failure while the claim is saved leaves the link unused, and the next try claims
+/// the badge.
+#[tokio::test]
+async fn store_failure_leaves_the_link_unused() {
+    let h = harness().await;
+    let award = h.seed(young_person()).await;
+
+    for (fault, status) in [
+        (Fault::Backend, StatusCode::INTERNAL_SERVER_ERROR),
+        (Fault::Throttled, StatusCode::SERVICE_UNAVAILABLE),
+    ] {
+        h.faults.fail_award_updates(1, fault);
+        let failed = h.post(TOKEN, "display_name=Alice", JSON).await;
+        assert_eq!(failed.status, status, "{fault:?}: {}", failed.body);
+        failed.assert_private_page();
+        assert_eq!(
+            h.reload(&award).await,
+            award,
+            "{fault:?}: nothing is stored"
+        );
+    }
+    h.faults.fail_award_updates(1, Fault::Backend);
+    let page = h.post(TOKEN, "display_name=Alice", HTML).await;
+    assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
+    page.assert_private_page();
+    assert!(
+        page.body.contains("Your claim was not finished"),
+        "{}",
+        page.body
+    );
+    assert_eq!(h.get(TOKEN, HTML).await.status, StatusCode::OK);
+
+    let claimed = h.post(TOKEN, "display_name=Alice", HTML).await;
+
+    assert_eq!(claimed.status, StatusCode::SEE_OTHER);
+    let stored = h.reload(&award).await;
+    assert_eq!(stored.state, AwardState::Claimed);
+    assert!(stored.assertion_json.is_some());
+    assert_eq!(stored.version, award.version + 1, "exactly one write");
+}
+
+/// A claim that was stored but whose response was lost: the claimer tries again and is shown
+/// the claimed badge. Nothing is claimed twice.
+#[tokio::test]
+async fn lost_response_then_retry_shows_the_claimed_badge() {
+    let h = harness().await;
+    let award = h.seed(young_person()).await;
+    h.faults.fail_award_updates(1, Fault::LostResponse);
+
+    let lost = h.post(TOKEN, "display_name=Alice", HTML).await;
+
+    assert_eq!(lost.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let stored = h.reload(&award).await;
+    assert_eq!(stored.state, AwardState::Claimed);
+    assert!(
+        stored.assertion_json.is_some(),
+        "claim and assertion are one write"
+    );
+    assert_eq!(stored.version, award.version + 1);
+
+    let retry = h.post(TOKEN, "display_name=Alice", JSON).await;
+    let page = h.get(TOKEN, HTML).await;
+
+    assert_eq!(retry.status, StatusCode::CONFLICT);
+    assert_eq!(retry.code(), "claim_used");
+    assert_eq!(
+        retry.json()["error"]["details"]["assertion_url"],
+        assertion_url(&award)
+    );
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(&format!("href=\"{}\"", assertion_url(&award)))
+    );
+    assert_eq!(h.reload(&award).await, stored, "the retry changes nothing");
 }
 
 #[tokio::test]

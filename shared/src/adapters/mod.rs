@@ -3,6 +3,8 @@
 
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod contract;
+#[cfg(any(test, feature = "fault-injection"))]
+pub mod faults;
 pub mod files;
 #[cfg(any(test, feature = "contract-tests"))]
 pub mod keys_contract;

@@ -217,7 +217,7 @@ async fn request_in_flight_gets_409_until_taken_over() {
 async fn store_failure_releases_the_key() {
     let api = TestApi::new().await;
     let body = api.award_body("alice@example.org");
-    api.faults.fail_creates(1, Fault::Backend);
+    api.faults.fail_award_creates(1, Fault::Backend);
 
     let failed = api.create_award_with_key("retry-me", &body).await;
     assert_eq!(failed.status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -238,7 +238,7 @@ async fn store_failure_releases_the_key() {
 async fn throttled_store_answers_503_and_releases_the_key() {
     let api = TestApi::new().await;
     let body = api.award_body("alice@example.org");
-    api.faults.fail_creates(1, Fault::Throttled);
+    api.faults.fail_award_creates(1, Fault::Throttled);
 
     let throttled = api.create_award_with_key("slow", &body).await;
     assert_eq!(throttled.status, StatusCode::SERVICE_UNAVAILABLE);
@@ -254,7 +254,7 @@ async fn batch_keeps_items_that_failed_inside() {
     let api = TestApi::new().await;
     let body =
         json!({ "items": [api.award_body("a@example.org"), api.award_body("b@example.org")] });
-    api.faults.fail_creates(1, Fault::Backend);
+    api.faults.fail_award_creates(1, Fault::Backend);
 
     let first = api.create_batch("partial", &body).await;
     let retry = api.create_batch("partial", &body).await;

@@ -2,10 +2,9 @@
 //! and counting randomness, seeded with two issuers, their clients and one achievement each.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_trait::async_trait;
-
+pub use accolade::adapters::faults::{Fault, FaultyStore};
 use accolade::adapters::files::MemoryFileStore;
 use accolade::adapters::sqlite::SqliteStore;
 use accolade::adapters::system::{FixedClock, SequenceRandom};
@@ -15,10 +14,7 @@ use accolade::domain::{
     Achievement, AchievementId, AchievementImages, ApiClient, Award, AwardId, ClientId,
     EmailAddress, HttpsUrl, Issuer, IssuerId, Scopes, Text, TextLimit, Timestamp,
 };
-use accolade::ports::{
-    AwardFilter, IdempotencyBegin, IdempotencyKey, Page, PageRequest, Store, StoreError,
-    StoredResponse,
-};
+use accolade::ports::{AwardFilter, PageRequest, Store};
 use accolade::urls::PublicUrls;
 use axum::Router;
 use axum::body::Body;
@@ -184,138 +180,6 @@ pub fn achievement_fields(name: &str) -> Vec<Part> {
     ]
 }
 
-/// The kind of failure [`FaultyStore`] injects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    Backend,
-    Throttled,
-}
-
-/// The real SQLite store, with failures of the next `create_award` calls injected by a test.
-pub struct FaultyStore {
-    inner: Arc<SqliteStore>,
-    failing_creates: AtomicU32,
-    throttle: std::sync::atomic::AtomicBool,
-}
-
-impl FaultyStore {
-    /// Makes the next `count` award creations fail with `fault`.
-    pub fn fail_creates(&self, count: u32, fault: Fault) {
-        self.throttle
-            .store(fault == Fault::Throttled, Ordering::SeqCst);
-        self.failing_creates.store(count, Ordering::SeqCst);
-    }
-}
-
-#[async_trait]
-impl Store for FaultyStore {
-    async fn get_setting(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.inner.get_setting(name).await
-    }
-    async fn put_setting_if_absent(&self, name: &str, value: &str) -> Result<String, StoreError> {
-        self.inner.put_setting_if_absent(name, value).await
-    }
-    async fn create_issuer(&self, issuer: &Issuer) -> Result<(), StoreError> {
-        self.inner.create_issuer(issuer).await
-    }
-    async fn update_issuer(
-        &self,
-        issuer: &Issuer,
-        expected_version: u64,
-    ) -> Result<(), StoreError> {
-        self.inner.update_issuer(issuer, expected_version).await
-    }
-    async fn get_issuer(&self, id: IssuerId) -> Result<Option<Issuer>, StoreError> {
-        self.inner.get_issuer(id).await
-    }
-    async fn list_issuers(&self) -> Result<Vec<Issuer>, StoreError> {
-        self.inner.list_issuers().await
-    }
-    async fn put_client(&self, client: &ApiClient) -> Result<(), StoreError> {
-        self.inner.put_client(client).await
-    }
-    async fn get_client(&self, client_id: &ClientId) -> Result<Option<ApiClient>, StoreError> {
-        self.inner.get_client(client_id).await
-    }
-    async fn list_clients(&self, issuer: IssuerId) -> Result<Vec<ApiClient>, StoreError> {
-        self.inner.list_clients(issuer).await
-    }
-    async fn create_achievement(&self, achievement: &Achievement) -> Result<(), StoreError> {
-        self.inner.create_achievement(achievement).await
-    }
-    async fn get_achievement(&self, id: AchievementId) -> Result<Option<Achievement>, StoreError> {
-        self.inner.get_achievement(id).await
-    }
-    async fn list_achievements(
-        &self,
-        issuer: IssuerId,
-        page: &PageRequest,
-    ) -> Result<Page<Achievement>, StoreError> {
-        self.inner.list_achievements(issuer, page).await
-    }
-    async fn create_award(&self, award: &Award) -> Result<(), StoreError> {
-        let failing = self
-            .failing_creates
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        if failing {
-            return Err(if self.throttle.load(Ordering::SeqCst) {
-                StoreError::Throttled
-            } else {
-                StoreError::Backend(anyhow::anyhow!("injected failure: disk I/O error"))
-            });
-        }
-        self.inner.create_award(award).await
-    }
-    async fn get_award(&self, id: AwardId) -> Result<Option<Award>, StoreError> {
-        self.inner.get_award(id).await
-    }
-    async fn update_award(&self, award: &Award, expected_version: u64) -> Result<(), StoreError> {
-        self.inner.update_award(award, expected_version).await
-    }
-    async fn find_award_by_claim_token(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<Award>, StoreError> {
-        self.inner.find_award_by_claim_token(token_hash).await
-    }
-    async fn list_awards(
-        &self,
-        issuer: IssuerId,
-        filter: &AwardFilter,
-        page: &PageRequest,
-    ) -> Result<Page<Award>, StoreError> {
-        self.inner.list_awards(issuer, filter, page).await
-    }
-    async fn list_revoked_awards(&self, issuer: IssuerId) -> Result<Vec<Award>, StoreError> {
-        self.inner.list_revoked_awards(issuer).await
-    }
-    async fn begin_request(
-        &self,
-        key: &IdempotencyKey,
-        request_hash: &str,
-        now: Timestamp,
-        in_flight_until: Timestamp,
-        expires_at: Timestamp,
-    ) -> Result<IdempotencyBegin, StoreError> {
-        self.inner
-            .begin_request(key, request_hash, now, in_flight_until, expires_at)
-            .await
-    }
-    async fn complete_request(
-        &self,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<(), StoreError> {
-        self.inner.complete_request(key, response).await
-    }
-    async fn abandon_request(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        self.inner.abandon_request(key).await
-    }
-}
-
 pub struct TestApi {
     router: Router,
     pub store: Arc<SqliteStore>,
@@ -343,11 +207,7 @@ impl TestApi {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let files = Arc::new(MemoryFileStore::new());
         let clock = Arc::new(FixedClock::new(Timestamp::from_unix_seconds(START)));
-        let faults = Arc::new(FaultyStore {
-            inner: store.clone(),
-            failing_creates: AtomicU32::new(0),
-            throttle: std::sync::atomic::AtomicBool::new(false),
-        });
+        let faults = Arc::new(FaultyStore::new(store.clone()));
         let deps = PartnerApi {
             store: faults.clone(),
             files: files.clone(),
