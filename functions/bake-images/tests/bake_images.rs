@@ -50,6 +50,13 @@ fn text(value: &str) -> Text {
     Text::parse("test", value, TextLimit::LONG).unwrap()
 }
 
+/// The texts of an achievement that tests choose.
+struct AchievementTexts {
+    name: Text,
+    description: Text,
+    criteria: Text,
+}
+
 fn stored_image(key: &str, media_type: &str) -> StoredImage {
     StoredImage {
         key: ImageKey(key.to_owned()),
@@ -120,6 +127,21 @@ impl Harness {
 
     /// Stores an achievement with the given images, uploading their bytes.
     async fn achievement(&self, png: Option<&[u8]>, svg: Option<&[u8]>) -> Achievement {
+        let texts = AchievementTexts {
+            name: text("Summer Orchestra"),
+            description: text("Took part in the summer orchestra course."),
+            criteria: text("Attend all five days."),
+        };
+        self.achievement_with_texts(png, svg, texts).await
+    }
+
+    /// Stores an achievement with the given images and texts.
+    async fn achievement_with_texts(
+        &self,
+        png: Option<&[u8]>,
+        svg: Option<&[u8]>,
+        texts: AchievementTexts,
+    ) -> Achievement {
         let id = AchievementId::from_uuid(uuid::Uuid::new_v4());
         let mut images = AchievementImages {
             png: None,
@@ -144,9 +166,9 @@ impl Harness {
         let achievement = Achievement {
             id,
             issuer_id: self.issuer.id,
-            name: text("Summer Orchestra"),
-            description: text("Took part in the summer orchestra course."),
-            criteria_narrative: text("Attend all five days."),
+            name: texts.name,
+            description: texts.description,
+            criteria_narrative: texts.criteria,
             criteria_url: None,
             level: Some(Level::Participate),
             tags: Vec::new(),
@@ -303,6 +325,65 @@ async fn markup_in_text_round_trips() {
     for format in [ImageFormat::Png, ImageFormat::Svg] {
         let (bytes, _) = h.baked(&award, format).await.unwrap();
         assert_eq!(unbake(&bytes).unwrap().unwrap().text, json, "{format:?}");
+    }
+}
+
+/// The longest texts the API accepts, full of markup, JSON and XML delimiters and line
+/// separators, come back exactly from the signed 3.0 credential, its JSON form and the
+/// credential baked into PNG and SVG.
+#[tokio::test]
+async fn long_markup_texts_round_trip_through_the_credential() {
+    let h = harness().await;
+    let specials =
+        "line one\nline two\t\"quoted\" \\ </script><script>alert(1)</script> ]]> \u{2028} 🦉 ";
+    let description: String = specials.chars().cycle().take(20_000).collect();
+    let criteria: String = "## Criteria\n\n* Attend **every** rehearsal & <b>play</b>.\n"
+        .chars()
+        .cycle()
+        .take(50_000)
+        .collect();
+    let name = "Ж".repeat(200);
+    let narrative = "Led the </script> section ]]> \"with\" \\ care \u{2028} 🎻";
+    let texts = AchievementTexts {
+        name: Text::parse("name", &name, TextLimit::NAME).unwrap(),
+        description: Text::parse("description", &description, TextLimit::LONG).unwrap(),
+        criteria: Text::parse("criteria", &criteria, TextLimit::CRITERIA).unwrap(),
+    };
+    let achievement = h
+        .achievement_with_texts(Some(PNG), Some(SVG.as_bytes()), texts)
+        .await;
+    let issued = h.issued(&achievement, narrative).await;
+    let award = h.claim(&issued).await;
+
+    handle_award_change(&h.deps, None, &award).await.unwrap();
+
+    let jws = h.file(&v3::credential_jwt_key(award.id)).await.unwrap();
+    let json = h.file(&v3::credential_json_key(award.id)).await.unwrap();
+    let stored: Value = serde_json::from_str(&json).unwrap();
+    let payload = verified_payload(&h, &jws).await;
+    for credential in [&payload, &stored] {
+        let subject = &credential["credentialSubject"];
+        let badge = &subject["achievement"];
+        assert_eq!(badge["name"].as_str(), Some(name.as_str()));
+        assert_eq!(badge["description"].as_str(), Some(description.trim()));
+        assert_eq!(
+            badge["criteria"]["narrative"].as_str(),
+            Some(criteria.trim())
+        );
+        assert_eq!(subject["narrative"].as_str(), Some(narrative));
+    }
+    for format in [ImageFormat::Png, ImageFormat::Svg] {
+        let baked = h
+            .files
+            .get(&credential_image_key(award.id, format))
+            .await
+            .unwrap()
+            .expect("baked 3.0 image");
+        assert_eq!(
+            unbake(&baked.bytes).unwrap().unwrap().text,
+            jws,
+            "{format:?}"
+        );
     }
 }
 
