@@ -9,7 +9,8 @@
 #   5. lint template.yaml with cfn-lint and `sam validate --lint` (infra/aws/validate.sh)
 #   6. build the fuzz targets in fuzz/ and run each for 15 s over its committed corpus;
 #      any crash, timeout or out-of-memory fails the step (fuzz/README.md)
-#   7. start moto_server on 127.0.0.1 (stopped again on exit)
+#   7. start moto's server on 127.0.0.1, one request at a time (infra/scripts/moto_serial.py
+#      explains why), and stop it again on exit
 #   8. cargo test --workspace, with these variables naming the tools:
 #        ACCOLADE_BADGECHECK     runner for badgecheck_offline.py (exit 0 valid, 1 not valid, 2 failed)
 #        ACCOLADE_TOOLS_PYTHON   Python of .venv/tools (jsonschema, PyJWT, cfn-lint, moto)
@@ -100,14 +101,14 @@ free_port() {
     "$tools_python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Start moto_server (DynamoDB, DynamoDB Streams, S3, SES v2 on one port) and
+# Start moto's server (DynamoDB, DynamoDB Streams, S3, SES v2 on one port) and
 # wait until GET /moto-api/data.json returns 200. Fails with the end of its
 # log when it exits or is not ready within moto_start_timeout_seconds.
 start_moto() {
     local port
     port=$(free_port)
     moto_log=$(mktemp "${TMPDIR:-/tmp}/accolade-moto.XXXXXX.log")
-    "$root/.venv/tools/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+    "$tools_python" "$root/infra/scripts/moto_serial.py" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
     moto_pid=$!
 
     if ! "$tools_python" - "$port" "$moto_pid" "$moto_start_timeout_seconds" <<'EOF'; then

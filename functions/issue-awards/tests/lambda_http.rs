@@ -40,8 +40,8 @@ async fn moto_sdk() -> (String, SdkConfig) {
         .unwrap_or_else(|| {
             panic!(
                 "{VARIABLE} is not set, so there is no AWS emulator to test against: run the \
-                 tests with `bash infra/scripts/test.sh`, or start `.venv/tools/bin/moto_server \
-                 -H 127.0.0.1 -p 5123` and set {VARIABLE}=http://127.0.0.1:5123"
+                 tests with `bash infra/scripts/test.sh`, or start `.venv/tools/bin/python \
+                 infra/scripts/moto_serial.py -H 127.0.0.1 -p 5123` and set {VARIABLE}=http://127.0.0.1:5123"
             )
         });
     let endpoint = endpoint.trim().trim_end_matches('/').to_owned();

@@ -250,8 +250,8 @@ async fn admin_on_dynamodb() {
         .unwrap_or_else(|| {
             panic!(
                 "{VARIABLE} must name a moto server on 127.0.0.1: run the tests with `bash \
-                 infra/scripts/test.sh`, or start `.venv/tools/bin/moto_server -H 127.0.0.1 -p \
-                 5123` and set {VARIABLE}=http://127.0.0.1:5123"
+                 infra/scripts/test.sh`, or start `.venv/tools/bin/python infra/scripts/moto_serial.py -H \
+                 127.0.0.1 -p 5123` and set {VARIABLE}=http://127.0.0.1:5123"
             )
         });
     let sdk = accolade_aws::sdk_config_loader(Some(&endpoint))

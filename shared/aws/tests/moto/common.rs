@@ -15,7 +15,7 @@ pub const ENDPOINT_VARIABLE: &str = "ACCOLADE_MOTO_ENDPOINT";
 pub const REGION: &str = "eu-west-2";
 
 const HOW_TO_START: &str = "start the emulator with `bash infra/scripts/setup-test-tools.sh && \
-     .venv/tools/bin/moto_server -H 127.0.0.1 -p 5123` and set \
+     .venv/tools/bin/python infra/scripts/moto_serial.py -H 127.0.0.1 -p 5123` and set \
      ACCOLADE_MOTO_ENDPOINT=http://127.0.0.1:5123, or run every test with `bash infra/scripts/test.sh`";
 
 /// A moto server and the SDK configuration pointed at it.
