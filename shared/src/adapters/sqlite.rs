@@ -155,14 +155,15 @@ impl SqliteStore {
         self.inner.path.as_deref()
     }
 
-    /// Runs `operation` on the connection in Tokio's blocking thread pool.
+    /// Runs `operation` on the connection: in place on a worker of a multi-thread runtime,
+    /// else in Tokio's blocking thread pool.
     async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        let work = move || {
             // A panic while the lock was held dropped its open transaction, which rolled it
             // back, so the connection is still consistent and the poison can be ignored.
             let mut connection = inner
@@ -170,11 +171,23 @@ impl SqliteStore {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             operation(&mut connection)
-        })
-        .await
-        .map_err(|error| {
-            StoreError::Backend(anyhow!("the store's blocking task failed: {error}"))
-        })?
+        };
+        let failed =
+            |reason: &str| StoreError::Backend(anyhow!("the store call did not finish: {reason}"));
+        // `block_in_place` hands this worker's other tasks to another thread and runs the
+        // call here, which saves the two thread switches of `spawn_blocking` on every store
+        // call. It panics on a current-thread runtime, which therefore keeps `spawn_blocking`.
+        if tokio::runtime::Handle::current().runtime_flavor()
+            == tokio::runtime::RuntimeFlavor::MultiThread
+        {
+            return tokio::task::block_in_place(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                    .map_err(|_| failed("it panicked"))?
+            });
+        }
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|error| failed(&error.to_string()))?
     }
 
     /// Wakes every live change notifier after a committed award write.

@@ -233,3 +233,53 @@ async fn dead_idempotency_records_are_deleted() {
         .unwrap();
     assert_eq!(keys, ["new"]);
 }
+
+/// Many tasks calling the store at once on a multi-thread runtime, where calls run in place
+/// on the workers, each get their own records back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_on_worker_threads() {
+    let store = SqliteStore::open_in_memory().unwrap();
+    let issuer = fixtures::issuer();
+    let achievement = fixtures::achievement(issuer.id);
+    store.create_issuer(&issuer).await.unwrap();
+    store.create_achievement(&achievement).await.unwrap();
+
+    let tasks: Vec<_> = (0..50)
+        .map(|index| {
+            let store = store.clone();
+            let email = format!("learner{index}@example.org");
+            tokio::spawn(async move {
+                let award = fixtures::award(issuer.id, achievement.id, &email);
+                store.create_award(&award).await.unwrap();
+                let read = store.get_award(award.id).await.unwrap();
+                (award, read)
+            })
+        })
+        .collect();
+
+    for task in tasks {
+        let (award, read) = task.await.unwrap();
+        assert_eq!(read, Some(award));
+    }
+}
+
+/// Checks that a store call that panics fails with a backend error and leaves the store
+/// usable, on both kinds of runtime.
+async fn check_panicking_call(store: &SqliteStore) {
+    let result = store
+        .run(|_| -> Result<(), StoreError> { panic!("injected panic in a store call") })
+        .await;
+
+    assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+    assert_eq!(store.list_issuers().await.unwrap(), Vec::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panicking_call_on_worker_thread() {
+    check_panicking_call(&SqliteStore::open_in_memory().unwrap()).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn panicking_call_on_blocking_pool() {
+    check_panicking_call(&SqliteStore::open_in_memory().unwrap()).await;
+}
