@@ -129,7 +129,7 @@ pub async fn start_with(
         .unwrap_or_else(|| format!("http://{addr}"));
     let urls = PublicUrls::parse(&requested_url)?;
 
-    let store = Arc::new(SqliteStore::open(data_dir.join(STORE_FILE))?);
+    let store = Arc::new(SqliteStore::open(data_dir.join(STORE_FILE))?.with_calls_in_place());
     let pinned = store
         .put_setting_if_absent(PUBLIC_URL_SETTING, urls.base())
         .await?;

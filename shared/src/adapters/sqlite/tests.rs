@@ -234,11 +234,11 @@ async fn dead_idempotency_records_are_deleted() {
     assert_eq!(keys, ["new"]);
 }
 
-/// Many tasks calling the store at once on a multi-thread runtime, where calls run in place
-/// on the workers, each get their own records back.
+/// Many tasks calling the store at once on a multi-thread runtime, with calls in place on
+/// the workers, each get their own records back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_calls_on_worker_threads() {
-    let store = SqliteStore::open_in_memory().unwrap();
+async fn concurrent_calls_in_place() {
+    let store = SqliteStore::open_in_memory().unwrap().with_calls_in_place();
     let issuer = fixtures::issuer();
     let achievement = fixtures::achievement(issuer.id);
     store.create_issuer(&issuer).await.unwrap();
@@ -263,20 +263,50 @@ async fn concurrent_calls_on_worker_threads() {
     }
 }
 
-/// Checks that a store call that panics fails with a backend error and leaves the store
-/// usable, on both kinds of runtime.
+/// A call in place on the only worker thread that waits for another task still finishes:
+/// the worker's other tasks move to another thread while the call blocks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn call_in_place_lets_other_tasks_run() {
+    let store = SqliteStore::open_in_memory().unwrap().with_calls_in_place();
+    let (sender, receiver) = std::sync::mpsc::channel::<()>();
+    let sending = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        sender.send(()).unwrap();
+    });
+
+    let call = store.run(move |_| {
+        receiver
+            .recv_timeout(Duration::from_secs(10))
+            .map_err(|error| {
+                StoreError::Backend(anyhow!("no message from the other task: {error}"))
+            })
+    });
+    let result = tokio::time::timeout(Duration::from_secs(20), call).await;
+
+    assert!(matches!(result, Ok(Ok(()))), "{result:?}");
+    sending.await.unwrap();
+}
+
+/// Checks that a store call that panics fails with a backend error naming the panic, and
+/// leaves the store usable.
 async fn check_panicking_call(store: &SqliteStore) {
     let result = store
         .run(|_| -> Result<(), StoreError> { panic!("injected panic in a store call") })
         .await;
 
-    assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+    let Err(StoreError::Backend(error)) = result else {
+        panic!("not a backend error: {result:?}");
+    };
+    assert!(
+        error.to_string().contains("injected panic in a store call"),
+        "{error}"
+    );
     assert_eq!(store.list_issuers().await.unwrap(), Vec::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn panicking_call_on_worker_thread() {
-    check_panicking_call(&SqliteStore::open_in_memory().unwrap()).await;
+async fn panicking_call_in_place() {
+    check_panicking_call(&SqliteStore::open_in_memory().unwrap().with_calls_in_place()).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
