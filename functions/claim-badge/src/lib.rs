@@ -355,11 +355,19 @@ async fn claim_award(
             // The claim is one conditional write, so it was either stored whole or not at all.
             // After a lost response it may have been stored, and the link then shows the badge.
             Err(error) => {
+                let mut api_error = ApiError::from(error);
+                if api_error.status == StatusCode::INTERNAL_SERVER_ERROR {
+                    api_error = ApiError::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal_error",
+                        "the claim may not have been saved; GET the claim link to see whether the badge is claimed before sending the form again",
+                    );
+                }
                 let page = views::problem(
                     "Your claim was not finished",
                     "Something went wrong while saving your claim. Please open your claim link again in a few minutes: it shows whether the badge is yours.",
                 );
-                return Err(Failure::new(error.into(), page));
+                return Err(Failure::new(api_error, page));
             }
         }
     }

@@ -548,6 +548,11 @@ async fn store_failure_leaves_the_link_unused() {
         let failed = h.post(TOKEN, "display_name=Alice", JSON).await;
         assert_eq!(failed.status, status, "{fault:?}: {}", failed.body);
         failed.assert_private_page();
+        if fault == Fault::Backend {
+            assert!(failed.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|message| message.starts_with("the claim may not have been saved")));
+        }
         assert_eq!(
             h.reload(&award).await,
             award,
@@ -563,7 +568,13 @@ async fn store_failure_leaves_the_link_unused() {
         "{}",
         page.body
     );
-    assert_eq!(h.get(TOKEN, HTML).await.status, StatusCode::OK);
+    let form = h.get(TOKEN, HTML).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("<form method=\"post\">"),
+        "{}",
+        form.body
+    );
 
     let claimed = h.post(TOKEN, "display_name=Alice", HTML).await;
 
