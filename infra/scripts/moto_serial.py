@@ -9,7 +9,7 @@ made in the meantime. The exactly-once tests send concurrent requests on purpose
 threaded server they failed now and then with writes that moto had acknowledged and then lost.
 
 Real DynamoDB applies each request atomically, so handling the requests one after another is a
-valid order of the same requests; only moto's own handling becomes serial. The app, the
+valid order of the same requests. Only moto's own handling becomes serial. The app, the
 request handler and every backend are moto's, unchanged.
 """
 
@@ -24,6 +24,20 @@ from moto.moto_server.werkzeug_app import (
     create_backend_app,
 )
 from werkzeug.serving import run_simple
+
+
+class SerialRequestHandler(MotoRequestHandler):
+    """moto's request handler, closing each connection after one response.
+
+    A single-threaded server serves one connection at a time, so a client that kept its
+    connection open, or stalled in the middle of a request, would hold up every other client.
+    Werkzeug already responds with HTTP/1.0 (one request per connection) when it is not
+    threaded. Both settings are stated here so that a later werkzeug cannot change them.
+    """
+
+    protocol_version = "HTTP/1.0"
+    # Seconds a connection may stay silent before the server drops it.
+    timeout = 60
 
 
 def main() -> None:
@@ -41,7 +55,7 @@ def main() -> None:
         args.port,
         app,
         threaded=False,
-        request_handler=MotoRequestHandler,
+        request_handler=SerialRequestHandler,
     )
 
 
