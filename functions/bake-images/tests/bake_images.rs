@@ -15,7 +15,7 @@ use accolade::domain::{
 };
 use accolade::keys::{MemorySigningKeys, SigningAlgorithm, SigningKey};
 use accolade::openbadges::{signed, v2, v3};
-use accolade::ports::{FileStore, PublicKeys, SigningKeys, Store};
+use accolade::ports::{FileStore, PublicKeys, SigningKeys, Store, StoredFile};
 use accolade::urls::PublicUrls;
 use bake_images::{
     BakeImages, BakeImagesError, BakeOutcome, ImageFormat, Minting, SkipReason, baked_image_key,
@@ -250,6 +250,14 @@ impl Harness {
         self.claim(&award).await
     }
 
+    /// Reads the baked 3.0 credential image of `award` in `format`, if it was stored.
+    async fn credential_image(&self, award: &Award, format: ImageFormat) -> Option<StoredFile> {
+        self.files
+            .get(&credential_image_key(award.id, format))
+            .await
+            .unwrap()
+    }
+
     async fn baked(&self, award: &Award, format: ImageFormat) -> Option<(Vec<u8>, String)> {
         self.files
             .get(&baked_image_key(award.id, format))
@@ -328,8 +336,8 @@ async fn markup_in_text_round_trips() {
     }
 }
 
-/// The longest texts the API accepts, full of markup, JSON and XML delimiters and line
-/// separators, come back exactly from the signed 3.0 credential, its JSON form and the
+/// Texts at the maximum lengths the API accepts, full of markup, JSON and XML delimiters and
+/// line separators, come back exactly from the signed 3.0 credential, its JSON form and the
 /// credential baked into PNG and SVG.
 #[tokio::test]
 async fn long_markup_texts_round_trip_through_the_credential() {
@@ -374,10 +382,8 @@ async fn long_markup_texts_round_trip_through_the_credential() {
     }
     for format in [ImageFormat::Png, ImageFormat::Svg] {
         let baked = h
-            .files
-            .get(&credential_image_key(award.id, format))
+            .credential_image(&award, format)
             .await
-            .unwrap()
             .expect("baked 3.0 image");
         assert_eq!(
             unbake(&baked.bytes).unwrap().unwrap().text,
@@ -400,13 +406,7 @@ async fn only_existing_formats_are_baked() {
     };
     assert_eq!(formats, vec![ImageFormat::Png]);
     assert!(h.baked(&award, ImageFormat::Svg).await.is_none());
-    assert!(
-        h.files
-            .get(&credential_image_key(award.id, ImageFormat::Svg))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(h.credential_image(&award, ImageFormat::Svg).await.is_none());
 }
 
 #[tokio::test]
@@ -566,10 +566,8 @@ async fn credential_is_minted_signed_and_baked() {
 
     for format in [ImageFormat::Png, ImageFormat::Svg] {
         let baked = h
-            .files
-            .get(&credential_image_key(award.id, format))
+            .credential_image(&award, format)
             .await
-            .unwrap()
             .expect("baked 3.0 image");
         assert_eq!(baked.content_type, format.media_type());
         let unbaked = unbake(&baked.bytes).unwrap().unwrap();
@@ -590,11 +588,7 @@ async fn signed_documents_are_frozen() {
         .file(&signed::signed_assertion_key(award.id))
         .await
         .unwrap();
-    let image = h
-        .files
-        .get(&credential_image_key(award.id, ImageFormat::Png))
-        .await
-        .unwrap();
+    let image = h.credential_image(&award, ImageFormat::Png).await;
 
     // A rotation between two deliveries of the change must not re-sign anything.
     h.add_key(SigningAlgorithm::Rs256).await;
@@ -624,13 +618,7 @@ async fn signed_documents_are_frozen() {
             .unwrap(),
         signed_jws
     );
-    assert_eq!(
-        h.files
-            .get(&credential_image_key(award.id, ImageFormat::Png))
-            .await
-            .unwrap(),
-        image
-    );
+    assert_eq!(h.credential_image(&award, ImageFormat::Png).await, image);
 }
 
 #[tokio::test]
