@@ -109,8 +109,9 @@ impl Drop for TestStack {
     }
 }
 
-/// Returns the id of the demo issuer's Participate achievement, listed with the bearer `token`.
-pub fn participate_achievement(stack: &TestStack, token: &str) -> String {
+/// Lists the achievements that the bearer `token` can see (the first page, which contains the
+/// four of the demo issuer).
+pub fn list_achievements(stack: &TestStack, token: &str) -> Vec<Value> {
     let mut response = http()
         .get(&stack.url("/v1/achievements"))
         .header("Authorization", &format!("Bearer {token}"))
@@ -118,14 +119,22 @@ pub fn participate_achievement(stack: &TestStack, token: &str) -> String {
         .expect("listing achievements failed");
     assert_eq!(response.status(), 200);
     let body: Value = response.body_mut().read_json().expect("JSON list");
-    body["items"]
-        .as_array()
-        .expect("items")
+    body["items"].as_array().expect("items").clone()
+}
+
+/// Returns the id of the Participate achievement among `items` of an achievement list.
+pub fn participate_id(items: &[Value]) -> String {
+    items
         .iter()
         .find(|item| item["level"] == "participate")
         .and_then(|item| item["id"].as_str())
         .expect("the demo issuer has a Participate achievement")
         .to_owned()
+}
+
+/// Returns the id of the demo issuer's Participate achievement, listed with the bearer `token`.
+pub fn participate_achievement(stack: &TestStack, token: &str) -> String {
+    participate_id(&list_achievements(stack, token))
 }
 
 /// A blocking HTTP client that returns every status instead of failing on 4xx and 5xx, and

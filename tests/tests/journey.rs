@@ -8,7 +8,9 @@ use std::time::Duration;
 use accolade::adapters::mail::read_eml;
 use accolade_local::import::export::ColumnOptions;
 use accolade_local::import::{ImportOptions, run_import};
-use accolade_tests::{TestStack, access_token, badgecheck, http, repo_root};
+use accolade_tests::{
+    TestStack, access_token, badgecheck, http, list_achievements, participate_id, repo_root,
+};
 use serde_json::Value;
 
 /// The people in the holiday course export who attended, by the address their claim email
@@ -16,25 +18,13 @@ use serde_json::Value;
 const ATTENDEES: usize = 16;
 
 fn participate_achievement_id(stack: &TestStack, token: &str) -> String {
-    let mut response = http()
-        .get(&stack.url("/v1/achievements"))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .expect("list achievements");
-    assert_eq!(response.status(), 200);
-    let body: Value = response.body_mut().read_json().expect("JSON list");
-    let items = body["items"].as_array().expect("items");
+    let items = list_achievements(stack, token);
     assert_eq!(
         items.len(),
         4,
         "the demo issuer has one achievement per level"
     );
-    items
-        .iter()
-        .find(|item| item["level"] == "participate")
-        .and_then(|item| item["id"].as_str())
-        .expect("a participate achievement")
-        .to_owned()
+    participate_id(&items)
 }
 
 /// The claim link in a text part: the first URL under `/claim/`.
