@@ -24,7 +24,7 @@ pub enum Fault {
     LostResponse,
 }
 
-/// How many of the next writes of one kind fail, and how.
+/// The planned failures of one kind of write: how many of the next writes fail, and how.
 struct Planned(Mutex<(u32, Fault)>);
 
 impl Planned {

@@ -74,9 +74,9 @@ pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The embedded store over one SQLite file (or an in-memory database for tests).
 ///
 /// Cloning is cheap and every clone shares one connection. Store calls run one at a time per
-/// store, on Tokio's blocking thread pool unless [`with_calls_in_place`](Self::with_calls_in_place)
-/// chose otherwise, so they never stall the runtime's worker threads. Opening is a plain
-/// blocking call, meant for startup.
+/// store, on Tokio's blocking thread pool or, after
+/// [`with_calls_in_place`](Self::with_calls_in_place), on the calling worker thread. Opening is
+/// a plain blocking call, meant for startup.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
